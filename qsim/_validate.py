@@ -11,7 +11,6 @@ first offending element is quoted, with its index when the input is an array.
 
 from __future__ import annotations
 
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -30,18 +29,20 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def argument_message(name: str, func: str, allowed: str, got: object) -> str:
-    """The one template for argument errors."""
-    return f"The {name!r} argument of {func} must be {allowed}. Got {got!r} instead."
+def argument_message(
+    name: str, func: str, allowed: str, got: object, where: object | None = None
+) -> str:
+    """The one template for argument errors (``where``: index of the bad array element)."""
+    at = "" if where is None else f" at index {where}"
+    return f"The {name!r} argument of {func} must be {allowed}. Got {got!r}{at} instead."
 
 
-def _got(arr: np.ndarray, bad: np.ndarray, original: object) -> object:
-    """The first offending value, with its index for arrays."""
+def _first_bad(arr: np.ndarray, bad: np.ndarray) -> tuple[object, object | None]:
+    """The first offending value, and its index for arrays."""
     if arr.ndim == 0:
-        return _plain(arr[()]) if not isinstance(original, str) else original
+        return _plain(arr[()]), None
     idx = tuple(int(i) for i in np.argwhere(bad)[0])
-    where = idx[0] if len(idx) == 1 else idx
-    return f"{_plain(arr[idx])} at index {where}"
+    return _plain(arr[idx]), (idx[0] if len(idx) == 1 else idx)
 
 
 def _plain(x: object) -> object:
@@ -61,11 +62,10 @@ def as_float(value: ArrayLike, *, name: str, func: str) -> FloatArray:
     return arr
 
 
-def _check(
-    arr: np.ndarray, bad: np.ndarray, original: object, *, name: str, func: str, allowed: str
-) -> None:
+def _check(arr: np.ndarray, bad: np.ndarray, *, name: str, func: str, allowed: str) -> None:
     if np.any(bad):
-        raise InvalidArgumentError(argument_message(name, func, allowed, _got(arr, bad, original)))
+        got, where = _first_bad(arr, bad)
+        raise InvalidArgumentError(argument_message(name, func, allowed, got, where))
 
 
 def positive(
@@ -75,7 +75,7 @@ def positive(
     arr = as_float(value, name=name, func=func)
     bad = ~(arr > 0) | (np.isinf(arr) if not allow_inf else np.zeros(arr.shape, bool))
     allowed = "a number > 0" + ("" if allow_inf else " and finite")
-    _check(arr, bad, value, name=name, func=func, allowed=allowed)
+    _check(arr, bad, name=name, func=func, allowed=allowed)
     return arr
 
 
@@ -83,7 +83,7 @@ def nonnegative(value: ArrayLike, *, name: str, func: str) -> FloatArray:
     """A finite value >= 0."""
     arr = as_float(value, name=name, func=func)
     bad = ~(arr >= 0) | np.isinf(arr)
-    _check(arr, bad, value, name=name, func=func, allowed="a finite number >= 0")
+    _check(arr, bad, name=name, func=func, allowed="a finite number >= 0")
     return arr
 
 
@@ -101,7 +101,7 @@ def integer(
     whole[finite] = arr[finite] == np.floor(arr[finite])
     ok = (whole & (arr >= minimum)) | (np.isposinf(arr) if allow_inf else False)
     allowed = f"an integer >= {minimum}" + (" or inf" if allow_inf else "")
-    _check(arr, ~ok, value, name=name, func=func, allowed=allowed)
+    _check(arr, ~ok, name=name, func=func, allowed=allowed)
     return arr
 
 
@@ -109,7 +109,7 @@ def probability(value: ArrayLike, *, name: str, func: str) -> FloatArray:
     """A probability strictly inside (0, 1)."""
     arr = as_float(value, name=name, func=func)
     bad = ~((arr > 0) & (arr < 1))
-    _check(arr, bad, value, name=name, func=func, allowed="a probability in (0, 1)")
+    _check(arr, bad, name=name, func=func, allowed="a probability in (0, 1)")
     return arr
 
 

@@ -108,7 +108,7 @@ def erlang_b(c: F, a: F) -> F:
     cf = (a > c) & (logp < -600.0)
     reg = ~cf
     with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-        cdf = special.pdtr(c[reg], a[reg])
+        cdf = special.gammaincc(c[reg] + 1.0, a[reg])  # P(N <= c), N ~ Poisson(a)
         out[reg] = np.exp(logp[reg]) / cdf
     out[reg & (a == 0)] = np.where(c[reg & (a == 0)] == 0, 1.0, 0.0)
     if cf.any():

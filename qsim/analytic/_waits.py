@@ -18,7 +18,7 @@ from qsim.analytic._special import rel_expm1
 
 F = NDArray[np.float64]
 
-__all__ = ["ExponentialWaitLaw", "WaitLaw", "invert_tail"]
+__all__ = ["ExponentialWaitLaw", "WaitLaw", "exponential_response_tail", "invert_tail"]
 
 
 def invert_tail(tail: Callable[[F], F], q: F, scale: F, active: NDArray[np.bool_]) -> F:
@@ -51,6 +51,18 @@ def invert_tail(tail: Callable[[F], F], q: F, scale: F, active: NDArray[np.bool_
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
     return np.where(active, hi, np.nan)
+
+
+def exponential_response_tail(t: F, p_wait: F, theta: F, mu: F) -> F:
+    """P(Wq + S > t) for Wq = 0 w.p. 1 - p_wait else Exp(theta), S ~ Exp(mu) independent."""
+    x = (theta - mu) * t
+    near = np.abs(x) < 1e-2
+    with np.errstate(all="ignore"):
+        # P(E_theta + E_mu > t) - e^{-mu t} = mu (e^{-theta t} - e^{-mu t}) / (mu - theta),
+        # written as mu t e^{-mu t} (1 - e^{-x}) / x near theta = mu to avoid cancellation.
+        far = mu * (np.exp(-theta * t) - np.exp(-mu * t)) / np.where(near, 1.0, mu - theta)
+        close = mu * t * np.exp(-mu * t) * rel_expm1(np.where(near, x, 0.0))
+        return np.exp(-mu * t) + p_wait * np.where(near, close, far)  # type: ignore[no-any-return]
 
 
 class WaitLaw(ABC):
@@ -121,15 +133,7 @@ class ExponentialWaitLaw(WaitLaw):
         return self.p_wait * np.exp(-self.theta * t)
 
     def _response_tail(self, t: F) -> F:
-        mu, theta, C = self.mu, self.theta, self.p_wait
-        x = (theta - mu) * t
-        near = np.abs(x) < 1e-2
-        # P(E_theta + E_mu > t) minus e^{-mu t}: mu (e^{-theta t} - e^{-mu t}) / (mu - theta),
-        # written as mu t e^{-mu t} (1 - e^{-x}) / x near theta = mu to avoid cancellation.
-        far = mu * (np.exp(-theta * t) - np.exp(-mu * t)) / np.where(near, 1.0, mu - theta)
-        close = mu * t * np.exp(-mu * t) * rel_expm1(np.where(near, x, 0.0))
-        conv = np.where(near, close, far)
-        return np.exp(-mu * t) + C * conv
+        return exponential_response_tail(t, self.p_wait, self.theta, self.mu)
 
     def wait_quantile(self, p: F) -> F:
         q = 1.0 - p
