@@ -101,7 +101,11 @@ def integer(
     whole[finite] = arr[finite] == np.floor(arr[finite])
     ok = (whole & (arr >= minimum)) | (np.isposinf(arr) if allow_inf else False)
     allowed = f"an integer >= {minimum}" + (" or inf" if allow_inf else "")
-    _check(arr, ~ok, name=name, func=func, allowed=allowed)
+    if np.any(~ok):
+        got, where = _first_bad(arr, ~ok)
+        if isinstance(got, float) and got.is_integer():
+            got = int(got)  # servers=0 reads "Got 0", not "Got 0.0"
+        raise InvalidArgumentError(argument_message(name, func, allowed, got, where))
     return arr
 
 

@@ -1,0 +1,1 @@
+"""qsim benchmarks: `python -m benchmarks` (or `make bench`) runs them all."""

@@ -1,0 +1,25 @@
+"""Run every benchmark: ``python -m benchmarks [--quick]``."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import numpy as np
+
+from benchmarks import bench_analytic
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    args = parser.parse_args(argv)
+    print(f"# qsim benchmarks on {platform.machine()}, Python {platform.python_version()}, "
+          f"numpy {np.__version__}; medians of interleaved repeats")
+    size = {"points": 10_000, "repeats": 1} if args.quick else {}
+    lines = bench_analytic.run(**size)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

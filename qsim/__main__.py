@@ -1,0 +1,5 @@
+"""``python -m qsim``: the command line."""
+
+from qsim.cli import main
+
+main()

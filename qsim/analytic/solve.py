@@ -1,0 +1,85 @@
+"""``solve(model, **params)``: one entry point over the single-queue solvers, by name.
+
+The registry lists each model with a one-line summary (``qsim solve --help`` prints
+it) and the keyword arguments it accepts, so a wrong argument is reported with the
+ones that are allowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from qsim.errors import InvalidArgumentError
+
+__all__ = ["MODELS", "ModelSpec", "solve"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A solver reachable by name."""
+
+    name: str
+    summary: str
+    loader: Callable[[], Callable[..., Any]]
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        return self.loader()
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.function).parameters)
+
+
+def _from(module: str, name: str) -> Callable[[], Callable[..., Any]]:
+    def load() -> Callable[..., Any]:
+        mod = __import__(f"qsim.analytic.{module}", fromlist=[name])
+        return getattr(mod, name)  # type: ignore[no-any-return]
+
+    return load
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "mm1", "M/M/1: one consumer, Poisson arrivals, exponential service", _from("mmc", "mm1")
+        ),
+        ModelSpec("mmc", "M/M/c: c consumers on one queue (Erlang C)", _from("mmc", "mmc")),
+    )
+}
+
+
+def solve(model: str, **params: Any) -> Any:
+    """Solve the named model with keyword parameters.
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`MODELS` (``"mm1"``, ``"mmc"``, ...).
+    **params
+        The model function's keyword arguments (``arrival_rate``, ``service_rate`` or
+        ``service_mean``, ``servers``, ...).
+
+    Examples
+    --------
+    >>> round(solve("mm1", arrival_rate=0.5, service_rate=1.0).W, 12)
+    2.0
+    """
+    spec = MODELS.get(model)
+    if spec is None:
+        known = ", ".join(repr(k) for k in MODELS)
+        raise InvalidArgumentError(
+            f"The 'model' argument of solve must be one of {known}. Got {model!r} instead."
+        )
+    allowed = spec.parameters
+    for key in params:
+        if key not in allowed:
+            raise InvalidArgumentError(
+                f"The {key!r} argument is not accepted by model {model!r}; it takes "
+                f"{', '.join(repr(a) for a in allowed)}."
+            )
+    return spec.function(**params)
