@@ -14,9 +14,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     args = parser.parse_args(argv)
-    print(f"# qsim benchmarks on {platform.machine()}, Python {platform.python_version()}, "
-          f"numpy {np.__version__}; medians of interleaved repeats")
-    size = {"points": 10_000, "repeats": 1} if args.quick else {}
+    print(
+        f"# qsim benchmarks on {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}; medians of interleaved repeats"
+    )
+    size = {"points": 10_000, "repeats": 1, "loads": (100.0,)} if args.quick else {}
     lines = bench_analytic.run(**size)
     print("\n".join(lines))
 

@@ -35,9 +35,7 @@ def _erlang_c_factorial(c: int, a: float) -> float:
 
 
 def _wq_loop(fn, lam: np.ndarray, c: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return np.array(
-        [fn(int(ci), float(li)) / (ci - li) for li, ci in zip(lam, c, strict=True)]
-    )
+    return np.array([fn(int(ci), float(li)) / (ci - li) for li, ci in zip(lam, c, strict=True)])
 
 
 def _staff_scan(a: float, alpha: float) -> int:
@@ -47,7 +45,9 @@ def _staff_scan(a: float, alpha: float) -> int:
     return c
 
 
-def run(points: int = 1_000_000, repeats: int = 5) -> list[str]:
+def run(
+    points: int = 1_000_000, repeats: int = 5, loads: tuple[float, ...] = (100.0, 2_000.0, 50_000.0)
+) -> list[str]:
     rng = np.random.default_rng(2026)
     lam = rng.uniform(1.0, 100.0, points)
     c = np.ceil(lam / rng.uniform(0.5, 0.99, points))
@@ -84,7 +84,7 @@ def run(points: int = 1_000_000, repeats: int = 5) -> list[str]:
         )
 
     lines.append("## Analytic: staffing (fewest servers with P(wait) <= 0.05)")
-    for a in (100.0, 2_000.0, 50_000.0):
+    for a in loads:
         tt = interleaved(
             {
                 "qsim": lambda a=a: min_servers(
@@ -92,7 +92,7 @@ def run(points: int = 1_000_000, repeats: int = 5) -> list[str]:
                 ),
                 "linear-scan": lambda a=a: _staff_scan(a, 0.05),
             },
-            repeats=3,
+            repeats=min(repeats, 3),
         )
         ours_c = min_servers(arrival_rate=a, service_rate=1.0, max_wait_probability=0.05)
         lines.append(
