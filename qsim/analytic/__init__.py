@@ -7,15 +7,21 @@ steady-state number.
 from __future__ import annotations
 
 from qsim.analytic.inverse import max_arrival_rate, min_servers
+from qsim.analytic.jackson import NetworkMetrics, jackson
 from qsim.analytic.metrics import QueueMetrics
 from qsim.analytic.mmc import erlang_b, erlang_c, mm1, mmc
+from qsim.analytic.mva import MVAResult, mva
 
 __all__ = [
+    "MVAResult",
+    "NetworkMetrics",
     "QueueMetrics",
     "erlang_b",
     "erlang_c",
+    "jackson",
     "max_arrival_rate",
     "min_servers",
     "mm1",
     "mmc",
+    "mva",
 ]

@@ -40,8 +40,9 @@ def bd0(k: F, lam: F) -> F:
     """k log(k / lam) + lam - k, without the cancellation of the naive form (k, lam > 0)."""
     d = k - lam
     near = np.abs(d) < 0.5 * lam
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(near, k * np.log1p(d / lam) - d, k * np.log(k / lam) - d)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # NOTE: log(k) - log(lam), not log(k / lam): k / lam overflows for subnormal lam.
+        out = np.where(near, k * np.log1p(d / lam) - d, k * (np.log(k) - np.log(lam)) - d)
     return out
 
 
