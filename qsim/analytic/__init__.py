@@ -6,22 +6,29 @@ steady-state number.
 
 from __future__ import annotations
 
+from qsim.analytic.birth_death import birth_death
 from qsim.analytic.inverse import max_arrival_rate, min_servers
 from qsim.analytic.jackson import NetworkMetrics, jackson
 from qsim.analytic.metrics import QueueMetrics
 from qsim.analytic.mmc import erlang_b, erlang_c, mm1, mmc
+from qsim.analytic.mmck import mm1k, mmcc, mmck, mminf
 from qsim.analytic.mva import MVAResult, mva
 
 __all__ = [
     "MVAResult",
     "NetworkMetrics",
     "QueueMetrics",
+    "birth_death",
     "erlang_b",
     "erlang_c",
     "jackson",
     "max_arrival_rate",
     "min_servers",
     "mm1",
+    "mm1k",
     "mmc",
+    "mmcc",
+    "mmck",
+    "mminf",
     "mva",
 ]

@@ -49,6 +49,16 @@ MODELS: dict[str, ModelSpec] = {
             "mm1", "M/M/1: one consumer, Poisson arrivals, exponential service", _from("mmc", "mm1")
         ),
         ModelSpec("mmc", "M/M/c: c consumers on one queue (Erlang C)", _from("mmc", "mmc")),
+        ModelSpec(
+            "mmck", "M/M/c/K: c consumers, at most K messages held (losses)", _from("mmck", "mmck")
+        ),
+        ModelSpec("mm1k", "M/M/1/K: one consumer, at most K messages held", _from("mmck", "mm1k")),
+        ModelSpec(
+            "mmcc", "M/M/c/c: Erlang loss system, no waiting room (Erlang B)", _from("mmck", "mmcc")
+        ),
+        ModelSpec(
+            "mminf", "M/M/inf: a consumer for every message (no waiting)", _from("mmck", "mminf")
+        ),
     )
 }
 
