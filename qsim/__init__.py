@@ -9,18 +9,45 @@ message-driven systems.
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 from qsim import analytic
 from qsim.analytic.metrics import QueueMetrics
 from qsim.analytic.solve import solve
-from qsim.errors import InvalidArgumentError, QsimError
+from qsim.errors import EngineNotApplicable, InvalidArgumentError, QsimError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "EngineNotApplicable",
     "InvalidArgumentError",
     "QsimError",
     "QueueMetrics",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
     "__version__",
     "analytic",
+    "load_scenario",
+    "run",
     "solve",
 ]
+
+# NOTE: the scenario layer (pydantic, yaml) and the engines (simpy, pandas) load on
+# first use, so `import qsim` stays light for analytic work.
+_LAZY = {
+    "load_scenario": ("qsim.scenario", "load_scenario"),
+    "Scenario": ("qsim.scenario", "Scenario"),
+    "ScenarioError": ("qsim.scenario", "ScenarioError"),
+    "run": ("qsim.engines", "run"),
+    "RunResult": ("qsim.results", "RunResult"),
+}
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attr = _LAZY[name]
+        return getattr(import_module(module), attr)
+    raise AttributeError(f"module 'qsim' has no attribute {name!r}")

@@ -6,7 +6,7 @@ with one message template (see :func:`qsim._validate.argument_message`).
 
 from __future__ import annotations
 
-__all__ = ["InvalidArgumentError", "QsimError"]
+__all__ = ["EngineNotApplicable", "InvalidArgumentError", "QsimError"]
 
 
 class QsimError(Exception):
@@ -19,3 +19,7 @@ class InvalidArgumentError(QsimError, ValueError):
     The message follows the template
     ``"The 'servers' argument of mmc must be an integer >= 1. Got 0 instead."``
     """
+
+
+class EngineNotApplicable(QsimError, ValueError):
+    """The requested engine cannot run the scenario; the message names the feature."""
