@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/qsim solve mmc --arrival-rate 1200/s --service-mean 20ms --servers 30 --quantiles 0.5,0.95,0.99
+	$(BIN)/qsim run scenarios/rabbitmq-work-queue.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -66,19 +67,29 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _fmt_time(seconds: float) -> str:
-    if math.isinf(seconds):
-        return "inf"
-    if seconds == 0:
-        return "0"
+def _time_unit(seconds: float) -> tuple[str, float]:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(seconds) >= scale:
-            return f"{seconds / scale:.4g} {unit}"
-    return f"{seconds * 1e9:.4g} ns"
+            return unit, scale
+    return "ns", 1e-9
 
 
-def _fmt(x: float) -> str:
-    return "inf" if math.isinf(x) else f"{x:.6g}"
+def _fmt_time(seconds: float, like: float | None = None) -> str:
+    """Seconds in a readable unit (the unit of ``like`` when given)."""
+    if math.isnan(seconds):
+        return "-"
+    if math.isinf(seconds):
+        return "inf"
+    if seconds == 0 and like is None:
+        return "0"
+    unit, scale = _time_unit(like if like is not None and like != 0 else seconds)
+    return f"{seconds / scale:.4g} {unit}"
+
+
+def _fmt(x: float, like: float | None = None) -> str:
+    if math.isnan(x):
+        return "-"
+    return "inf" if math.isinf(x) else f"{x:.{4 if like is not None else 6}g}"
 
 
 def _json_value(x: Any) -> Any:
@@ -235,6 +246,212 @@ def _as_json(model: str, result: Any, qs: dict[str, dict[float, float]]) -> dict
         "quantile_method": getattr(result, "quantile_method", None),
         "units": "seconds for times, messages per second for rates",
     }
+
+
+# ---- scenarios -------------------------------------------------------------------------
+
+
+def _load(path: Path) -> Any:
+    from qsim.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+
+
+@app.command(help="Check scenario files without running them (exit 2 on any error).")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
+) -> None:
+    from qsim.scenario import ScenarioError, load_scenario
+
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    failed = 0
+    for path in paths:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            failed += 1
+            err.print(str(exc), markup=False)
+            continue
+        dests = sum(len(b.queues) + len(b.exchanges) + len(b.topics) for b in sc.brokers)
+        parts = [
+            f"{len(sc.producers)} producers",
+            f"{dests} destinations",
+            f"{len(sc.consumers)} consumers",
+        ]
+        console.print(f"ok: {path} ({sc.name}): {', '.join(parts)}", markup=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+_RUN_COLUMNS = (
+    ("throughput", "throughput (msg/s)", _fmt),
+    ("utilization", "utilization", _fmt),
+    ("wait_mean", "wait mean", _fmt_time),
+    ("wait_p95", "wait p95", _fmt_time),
+    ("wait_p99", "wait p99", _fmt_time),
+    ("response_mean", "response mean", _fmt_time),
+    ("response_p50", "response p50", _fmt_time),
+    ("response_p95", "response p95", _fmt_time),
+    ("response_p99", "response p99", _fmt_time),
+    ("queue_length_mean", "messages waiting", _fmt),
+    ("loss_rate", "loss rate", _fmt),
+)
+
+
+def _with_ci(e: Any, fmt: Any) -> str:
+    if not math.isfinite(e.half_width):
+        return fmt(e.mean, e.mean)
+    return f"{fmt(e.mean, e.mean)} ± {fmt(e.half_width, e.mean).split()[0]}"
+
+
+@app.command(help="Simulate a scenario and print its metrics with 95% confidence intervals.")
+def run(
+    path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write CSV tables and summary.json here.")
+    ] = None,
+) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qsim.engines import run as run_scenario
+
+    scenario = _load(path)
+    if engine is not None and engine not in ("auto", "sim", "fast"):
+        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    try:
+        secs = parse_duration(duration, name="--duration") if duration is not None else None
+        err = Console(stderr=True)
+        show = not as_json and err.is_terminal
+        with Progress(
+            TextColumn("replications"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not show,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("run", total=replications or scenario.replications)
+            result = run_scenario(
+                scenario,
+                engine=engine,
+                seed=seed,
+                replications=replications,
+                duration=secs,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (QsimError, ValueError) as exc:
+        _fail(str(exc))
+    if out is not None:
+        result.write(out)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
+        return
+    _print_run(result, out)
+
+
+def _print_run(result: Any, out: Path | None) -> None:
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{result.scenario}[/bold]: engine {result.engine} ({result.reason}), "
+        f"{result.replications} replications of {_fmt_time(result.duration)} "
+        f"(warm-up {_fmt_time(result.warmup)}), seed {result.seed}"
+    )
+    names = result.queue_names()
+    estimates = {n: result.queue(n) for n in names}
+    table = Table(title="queues: value ± 95% CI half-width", header_style="bold")
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for m, label, f in _RUN_COLUMNS:
+        table.add_row(
+            label, *[_with_ci(estimates[n][m], f) if m in estimates[n] else "-" for n in names]
+        )
+    counts = ("rejected", "dropped", "expired", "dead_lettered", "lost", "retried", "duplicated")
+    for m in counts:
+        if any(m in estimates[n] and estimates[n][m].mean > 0 for n in names):
+            table.add_row(
+                m, *[_with_ci(estimates[n][m], _fmt) if m in estimates[n] else "-" for n in names]
+            )
+    console.print(table)
+    paths = result.summary[result.summary.scope == "path"]
+    if not paths.empty:
+        pt = Table(title="end to end (producer -> last consumer)", header_style="bold")
+        for col in ("path", "resp mean", "resp p95", "resp p99"):
+            pt.add_column(col, justify="left" if col == "path" else "right")
+        for name in dict.fromkeys(paths.name):
+            cells = []
+            for m in ("response_mean", "response_p95", "response_p99"):
+                try:
+                    cells.append(_with_ci(result.estimate("path", name, m), _fmt_time))
+                except KeyError:
+                    cells.append("-")
+            pt.add_row(name, *cells)
+        console.print(pt)
+    if not result.theory.empty:
+        tt = Table(
+            title="theory check (exact models; every metric in --json / --out)",
+            header_style="bold",
+        )
+        for col in ("queue", "model", "metric", "theory", "simulated [95% CI]", ""):
+            tt.add_column(col)
+        shown = {"wait_mean", "response_mean", "in_system_mean", "loss_rate", "response_p99"}
+        for r in result.theory.itertuples():
+            if r.metric not in shown:
+                continue
+            fmt = _fmt_time if ("wait" in r.metric or "response" in r.metric) else _fmt
+            mark = "[green]ok[/green]" if r.within_ci else "[yellow]outside CI[/yellow]"
+            tt.add_row(
+                r.name,
+                r.model,
+                r.metric,
+                fmt(r.theory),
+                f"{fmt(r.value)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+                mark,
+            )
+        console.print(tt)
+    if not result.slo.empty:
+        st = Table(title="service-level objectives (judged by the 95% CI)", header_style="bold")
+        for col in ("target", "limit", "where", "simulated [95% CI]", "verdict"):
+            st.add_column(col)
+        colors = {"met": "green", "uncertain": "yellow", "missed": "red"}
+        for r in result.slo.itertuples():
+            is_time = "response" in r.metric or "wait" in r.metric
+            fmt = _fmt_time if is_time else _fmt
+            where = "end to end" if r.scope == "system" else f"worst: {r.name}"
+            color = colors.get(r.verdict, "white")
+            st.add_row(
+                r.target,
+                fmt(r.limit),
+                where,
+                f"{fmt(r.value)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+                f"[{color}]{r.verdict}[/{color}]",
+            )
+        console.print(st)
+    for name, growth in result.unstable.items():
+        console.print(
+            f"[bold red]unstable[/bold red]: {name}: the backlog grows by about "
+            f"{growth:.4g} messages/s; its means and percentiles describe this run only, "
+            "not a steady state."
+        )
+    if out is not None:
+        console.print(f"tables written to {out}/")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -85,3 +86,50 @@ def test_version() -> None:
 
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0 and __version__ in r.output
+
+
+SCENARIO = Path(__file__).parents[1] / "scenarios" / "rabbitmq-work-queue.yaml"
+
+
+def test_validate_ok_and_bad(tmp_path: Path) -> None:
+    """`qsim validate` says ok for a good file; a bad one gets file:line errors and exit 2."""
+    r = runner.invoke(app, ["validate", str(SCENARIO)])
+    assert r.exit_code == 0 and "ok:" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SCENARIO.read_text().replace("rate: 40/s", "rate: -40/s"))
+    r = runner.invoke(app, ["validate", str(bad)])
+    assert r.exit_code == 2
+    assert "bad.yaml" in r.stderr and "producers[0].rate" in r.stderr
+
+
+def test_run_table_json_and_out(tmp_path: Path) -> None:
+    """`qsim run` prints the queue table; --json is machine-readable; --out writes files."""
+    args = ["run", str(SCENARIO), "-r", "2", "-d", "60s", "--seed", "3"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "task_queue" in r.output and "response p99" in r.output
+    r = runner.invoke(app, [*args, "--json", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.output)
+    assert data["engine"] == "sim"
+    q = data["queues"]["task_queue"]
+    for key in ("throughput", "utilization", "wait_mean", "wait_p99", "response_p95", "queue_length_mean", "loss_rate"):
+        assert set(q[key]) == {"value", "ci_low", "ci_high"}, key
+    assert (tmp_path / "out" / "summary.csv").exists()
+    assert (tmp_path / "out" / "summary.json").exists()
+
+
+def test_run_same_seed_same_numbers() -> None:
+    """The same seed gives identical JSON."""
+    args = ["run", str(SCENARIO), "-r", "2", "-d", "30s", "--seed", "9", "--json"]
+    a = runner.invoke(app, args)
+    b = runner.invoke(app, args)
+    assert a.exit_code == 0 and a.output == b.output
+
+
+def test_run_bad_engine_and_missing_file(tmp_path: Path) -> None:
+    """Unknown engine and a missing file are one-line errors with exit 2."""
+    r = runner.invoke(app, ["run", str(SCENARIO), "--engine", "warp"])
+    assert r.exit_code == 2 and "--engine must be" in r.stderr
+    r = runner.invoke(app, ["run", str(tmp_path / "nope.yaml")])
+    assert r.exit_code == 2 and "nope.yaml" in r.stderr

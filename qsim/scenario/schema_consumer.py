@@ -184,6 +184,14 @@ class Consumer(ScenarioModel):
             raise field_error("balancer", "topic consumers get partitions, not a balancer")
         if (self.service is None) == (self.batch is None):
             raise field_error("service", "give exactly one of service: or batch:")
+        if self.batch is not None:
+            if self.topic is not None:
+                raise field_error("batch", "batch consumption is modelled for queues only")
+            if "prefetch" not in self.model_fields_set:
+                # A batch can only fill when the instance may hold a whole batch per slot;
+                # an explicit smaller prefetch is simulated as configured (batches that
+                # never fill, each waiting out max_wait).
+                object.__setattr__(self, "prefetch", self.concurrency * self.batch.max_size)
         if self.ack == "auto":
             for name in ("prefetch", "retry"):
                 if name in self.model_fields_set:

@@ -416,18 +416,18 @@ def test_valid_feature_tour_is_accepted() -> None:
                     "group": "billing",
                     "instances": 6,
                     "rebalance": "3s",
+                    "service": {"dist": "gamma", "mean": "4ms", "scv": 0.5},
+                },
+                {
+                    "name": "eu",
+                    "queue": "eu",
+                    "ack": "auto",
                     "batch": {
                         "max_size": 100,
                         "max_wait": "50ms",
                         "fixed": "5ms",
                         "per_message": "1ms",
                     },
-                },
-                {
-                    "name": "eu",
-                    "queue": "eu",
-                    "ack": "auto",
-                    "service": {"dist": "erlang", "mean": "5ms", "k": 4},
                 },
             ],
         )

@@ -1,0 +1,168 @@
+"""Engines behind one narrow protocol, and ``engine: auto`` selection with its reason.
+
+An engine has ``name``, ``supports(scenario) -> str | None`` (None: it can run it;
+otherwise the first feature it cannot) and ``run(scenario, *, seed, replications,
+progress)``. :func:`run` picks the engine, runs it, and assembles the
+:class:`~qsim.results.RunResult`: estimates with confidence intervals, the theory
+check and the instability verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pandas as pd
+
+from qsim._rng import fresh_seed
+from qsim.errors import EngineNotApplicable
+from qsim.results import RunResult, aggregate
+from qsim.scenario.resolve import resolve
+from qsim.sim import SimEngine
+from qsim.sim.summary import replication_rows
+from qsim.slo import evaluate_slo
+from qsim.theory import exact_models, theory_table
+
+__all__ = ["Engine", "run", "select_engine"]
+
+
+class Engine(Protocol):
+    """What every engine offers."""
+
+    name: str
+
+    def supports(self, scenario: Any) -> str | None: ...
+
+    def run(
+        self,
+        scenario: Any,
+        *,
+        seed: int,
+        replications: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Any: ...
+
+
+ENGINES: dict[str, Engine] = {"sim": SimEngine()}
+
+
+def select_engine(scenario: Any, requested: str | None = None) -> tuple[Engine, str]:
+    """The engine to run and why.
+
+    ``requested`` (or the scenario's ``engine:``) is ``auto``, ``sim`` or ``fast``.
+    """
+    want = requested or scenario.engine
+    if want == "sim":
+        return ENGINES["sim"], "requested"
+    fast = ENGINES.get("fast")
+    if want == "fast":
+        if fast is None:
+            raise EngineNotApplicable("the fast engine is not part of this qsim build yet")
+        why = fast.supports(scenario)
+        if why is not None:
+            raise EngineNotApplicable(f"the fast engine cannot run this scenario: {why}")
+        return fast, "requested"
+    if fast is not None:
+        why = fast.supports(scenario)
+        if why is None:
+            return fast, "auto: every feature is inside the fast engine's class"
+        return ENGINES["sim"], f"auto: {why}"
+    return ENGINES["sim"], "auto: the event-driven engine"
+
+
+def scenario_hash(scenario: Any) -> str:
+    """SHA-256 of the scenario's canonical JSON."""
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+
+
+def run(
+    scenario: Any,
+    *,
+    engine: str | None = None,
+    seed: int | None = None,
+    replications: int | None = None,
+    duration: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run a scenario and return its results with 95% confidence intervals.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded or hand-built :class:`qsim.scenario.Scenario`.
+    engine : str, optional
+        ``auto``, ``sim`` or ``fast``; default the scenario's ``engine``.
+    seed, replications, duration : optional
+        Override the scenario's values (duration in seconds).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each replication.
+    """
+    from qsim import __version__
+
+    updates: dict[str, Any] = {}
+    if replications is not None:
+        updates["replications"] = replications
+    if duration is not None:
+        updates["duration"] = duration
+        if scenario.warmup >= duration:
+            updates["warmup"] = 0.0
+    if updates:
+        scenario = type(scenario).model_validate({**scenario.model_dump(), **updates})
+    root = scenario.seed if seed is None else seed
+    if root is None:
+        root = fresh_seed()
+    eng, reason = select_engine(scenario, engine)
+    reps = eng.run(scenario, seed=root, replications=scenario.replications, progress=progress)
+    rows = []
+    series = []
+    for r, rep in enumerate(reps):
+        rows += [(r, *row) for row in replication_rows(rep)]
+        dt = rep.duration / max(len(next(iter(rep.series.values()), [])), 1)
+        for name, values in rep.series.items():
+            series += [(r, name, i * dt, v) for i, v in enumerate(values)]
+    per_rep = pd.DataFrame(rows, columns=["replication", "scope", "name", "metric", "value"])
+    summary = aggregate(per_rep)
+    models = exact_models(resolve(scenario))
+    theory = theory_table(models, summary)
+    unstable = _unstable(summary, models)
+    slo = evaluate_slo(scenario.slo, summary)
+    return RunResult(
+        scenario=scenario.name,
+        engine=eng.name,
+        reason=reason,
+        seed=int(root),
+        replications=scenario.replications,
+        duration=float(scenario.duration),
+        warmup=float(scenario.warmup),
+        summary=summary,
+        per_replication=per_rep,
+        series=pd.DataFrame(series, columns=["replication", "name", "time", "ready"]),
+        theory=theory,
+        unstable=unstable,
+        scenario_hash=scenario_hash(scenario),
+        version=__version__,
+        slo=slo,
+    )
+
+
+def _unstable(summary: pd.DataFrame, models: dict[str, Any]) -> dict[str, float]:
+    """Queues whose backlog grows without bound, with the growth (messages/s).
+
+    Unstable when theory says so (utilization >= 1 with no capacity), or when the
+    backlog's growth over the second half of the run is positive with 95% confidence
+    and at least 1% of the arrival rate. Queues without consumers (sinks such as
+    dead-letter queues) only fill by design and are not judged.
+    """
+    out: dict[str, float] = {}
+    g = summary[summary.metric == "backlog_growth"]
+    for r in g.itertuples():
+        util = summary[(summary.name == r.name) & (summary.metric == "utilization")]
+        if util.empty or util.value.isna().all():
+            continue  # no consumers: a sink (e.g. a dead-letter queue) that only fills
+        arr = summary[(summary.name == r.name) & (summary.metric == "arrival_rate")]
+        rate = float(arr.value.iloc[0]) if not arr.empty else 0.0
+        theory_unstable = r.name in models and not bool(models[r.name].metrics.stable)
+        if theory_unstable or (r.ci_low > 0 and r.value > 0.01 * rate):
+            out[r.name] = float(r.value)
+    return out
