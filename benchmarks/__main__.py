@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 
-from benchmarks import bench_analytic
+from benchmarks import bench_analytic, bench_sim
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     size = {"points": 10_000, "repeats": 1, "loads": (100.0,)} if args.quick else {}
     lines = bench_analytic.run(**size)
     print("\n".join(lines))
+    sim_size = {"messages": 2_000, "repeats": 1} if args.quick else {}
+    print("\n".join(bench_sim.run(**sim_size)))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from qsim.errors import EngineNotApplicable
 from qsim.results import RunResult, aggregate
 from qsim.scenario.resolve import resolve
 from qsim.sim import SimEngine
-from qsim.sim.summary import replication_rows
 from qsim.slo import evaluate_slo
 from qsim.theory import exact_models, theory_table
 
@@ -28,7 +27,12 @@ __all__ = ["Engine", "run", "select_engine"]
 
 
 class Engine(Protocol):
-    """What every engine offers."""
+    """What every engine offers.
+
+    ``run`` returns one finished object per replication, each with ``rows()`` (tidy
+    ``(scope, name, metric, value)`` tuples, the metrics of :mod:`qsim.sim.summary`),
+    ``series`` (sampled messages waiting per queue: name -> list) and ``duration``.
+    """
 
     name: str
 
@@ -117,7 +121,7 @@ def run(
     rows = []
     series = []
     for r, rep in enumerate(reps):
-        rows += [(r, *row) for row in replication_rows(rep)]
+        rows += [(r, *row) for row in rep.rows()]
         dt = rep.duration / max(len(next(iter(rep.series.values()), [])), 1)
         for name, values in rep.series.items():
             series += [(r, name, i * dt, v) for i, v in enumerate(values)]

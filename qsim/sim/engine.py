@@ -213,6 +213,12 @@ class Replication:
     def run(self) -> None:
         self.env.run(until=self.duration)
 
+    def rows(self) -> list[tuple[str, str, str, float]]:
+        """Every metric of this finished replication (see :mod:`qsim.sim.summary`)."""
+        from qsim.sim.summary import replication_rows
+
+        return replication_rows(self)
+
     def all_records(self) -> dict[str, QueueRecord]:
         out = {n: q.record for n, q in self.queues.items()}
         for t in self.topics.values():

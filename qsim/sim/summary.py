@@ -50,6 +50,9 @@ def _queue_rows(name: str, rec: QueueRecord, rep: Replication, scope: str) -> li
         add(key, value)
     lost = sum(c[k] for k in LOSS_COUNTERS)
     add("loss_rate", lost / c["arrived"] if c["arrived"] else 0.0)
+    # Each kind of loss as a fraction of the copies offered to the queue.
+    for key in ("rejected", "dropped", "expired", "dead_lettered", "lost", "duplicated"):
+        add(f"{key}_rate", c[key] / c["arrived"] if c["arrived"] else 0.0)
     # Backlog growth: least-squares slope of the ready count over the second half.
     series = np.asarray(rep.series.get(name, []), dtype=float)
     if series.size >= 8:
