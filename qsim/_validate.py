@@ -131,7 +131,9 @@ def broadcast(func: str, **arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 def scalar_or_array(x: np.ndarray) -> np.ndarray | float | bool:
     """Return a Python scalar for 0-d arrays, the array otherwise."""
     if np.ndim(x) == 0:
-        return x.item() if isinstance(x, np.ndarray) else x  # type: ignore[no-any-return]
+        if isinstance(x, np.ndarray | np.generic):
+            return x.item()  # type: ignore[no-any-return]
+        return x
     return x
 
 

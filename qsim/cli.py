@@ -416,7 +416,12 @@ def _print_run(result: Any, out: Path | None) -> None:
             if r.metric not in shown:
                 continue
             fmt = _fmt_time if ("wait" in r.metric or "response" in r.metric) else _fmt
-            mark = "[green]ok[/green]" if r.within_ci else "[yellow]outside CI[/yellow]"
+            if not math.isfinite(r.theory):
+                mark = "[red]no steady state[/red]"
+            elif r.within_ci:
+                mark = "[green]ok[/green]"
+            else:
+                mark = "[yellow]outside CI[/yellow]"
             tt.add_row(
                 r.name,
                 r.model,

@@ -160,7 +160,9 @@ def theory_table(models: dict[str, TheoryModel], summary: pd.DataFrame) -> pd.Da
     for name, tm in models.items():
         m = tm.metrics
         vals: dict[str, float] = {k: float(getattr(m, v)) for k, v in _METRICS.items()}
-        if tm.model in ("M/M/c", "M/M/c/K", "M/D/1", "M/G/1") and m.quantile_method == "exact":
+        qm = m.quantile_method
+        # Exact laws, and the M/G/1 numerical law (error-bounded, ~1e-8), not approximations.
+        if qm is not None and not qm.startswith("approx"):
             for kind, probs in _QUANTILES.items():
                 fn = getattr(m, f"{kind}_quantile")
                 for p in probs:

@@ -10,21 +10,28 @@ from qsim.analytic.birth_death import birth_death
 from qsim.analytic.inverse import max_arrival_rate, min_servers
 from qsim.analytic.jackson import NetworkMetrics, jackson
 from qsim.analytic.metrics import QueueMetrics
+from qsim.analytic.mg1 import md1, mg1
 from qsim.analytic.mmc import erlang_b, erlang_c, mm1, mmc
 from qsim.analytic.mmck import mm1k, mmcc, mmck, mminf
 from qsim.analytic.mva import MVAResult, mva
+from qsim.analytic.priority import PriorityMetrics, mg1_priority, mm1_preemptive_priority
 
 __all__ = [
     "MVAResult",
     "NetworkMetrics",
+    "PriorityMetrics",
     "QueueMetrics",
     "birth_death",
     "erlang_b",
     "erlang_c",
     "jackson",
     "max_arrival_rate",
+    "md1",
+    "mg1",
+    "mg1_priority",
     "min_servers",
     "mm1",
+    "mm1_preemptive_priority",
     "mm1k",
     "mmc",
     "mmcc",

@@ -42,24 +42,21 @@ def _from(module: str, name: str) -> Callable[[], Callable[..., Any]]:
     return load
 
 
+_REGISTRY = (
+    # name, module, function, one-line summary
+    ("mm1", "mmc", "mm1", "M/M/1: one consumer, Poisson arrivals, exponential service"),
+    ("mmc", "mmc", "mmc", "M/M/c: c consumers on one queue (Erlang C)"),
+    ("mmck", "mmck", "mmck", "M/M/c/K: c consumers, at most K messages held (losses)"),
+    ("mm1k", "mmck", "mm1k", "M/M/1/K: one consumer, at most K messages held"),
+    ("mmcc", "mmck", "mmcc", "M/M/c/c: Erlang loss system, no waiting room (Erlang B)"),
+    ("mminf", "mmck", "mminf", "M/M/inf: a consumer for every message (no waiting)"),
+    ("mg1", "mg1", "mg1", "M/G/1: general service by mean and SCV (Pollaczek-Khinchine)"),
+    ("md1", "mg1", "md1", "M/D/1: one consumer, constant service time"),
+)
+
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            "mm1", "M/M/1: one consumer, Poisson arrivals, exponential service", _from("mmc", "mm1")
-        ),
-        ModelSpec("mmc", "M/M/c: c consumers on one queue (Erlang C)", _from("mmc", "mmc")),
-        ModelSpec(
-            "mmck", "M/M/c/K: c consumers, at most K messages held (losses)", _from("mmck", "mmck")
-        ),
-        ModelSpec("mm1k", "M/M/1/K: one consumer, at most K messages held", _from("mmck", "mm1k")),
-        ModelSpec(
-            "mmcc", "M/M/c/c: Erlang loss system, no waiting room (Erlang B)", _from("mmck", "mmcc")
-        ),
-        ModelSpec(
-            "mminf", "M/M/inf: a consumer for every message (no waiting)", _from("mmck", "mminf")
-        ),
-    )
+    name: ModelSpec(name, summary, _from(module, func))
+    for name, module, func, summary in _REGISTRY
 }
 
 
