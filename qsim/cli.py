@@ -197,6 +197,7 @@ _ROWS = (
     ("throughput", "throughput (msg/s)", _fmt),
     ("p_wait", "P(wait)", _fmt),
     ("p_block", "P(block)", _fmt),
+    ("p_abandon", "P(abandon)", _fmt),
     ("Wq", "mean wait Wq", _fmt_time),
     ("W", "mean response W", _fmt_time),
     ("Lq", "mean queue length Lq", _fmt),

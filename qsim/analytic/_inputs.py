@@ -11,9 +11,7 @@ from qsim.errors import InvalidArgumentError
 F = NDArray[np.float64]
 
 
-def service_rate_of(
-    func: str, service_rate: ArrayLike | None, service_mean: ArrayLike | None
-) -> F:
+def service_rate_of(func: str, service_rate: ArrayLike | None, service_mean: ArrayLike | None) -> F:
     """mu from exactly one of ``service_rate`` (1/s) or ``service_mean`` (s)."""
     if (service_rate is None) == (service_mean is None):
         raise InvalidArgumentError(

@@ -52,11 +52,19 @@ _REGISTRY = (
     ("mminf", "mmck", "mminf", "M/M/inf: a consumer for every message (no waiting)"),
     ("mg1", "mg1", "mg1", "M/G/1: general service by mean and SCV (Pollaczek-Khinchine)"),
     ("md1", "mg1", "md1", "M/D/1: one consumer, constant service time"),
+    ("mgc", "ggc", "mgc", "M/G/c: c consumers, general service (approx: Cosmetatos/Allen-Cunneen)"),
+    ("gg1", "ggc", "gg1_kingman", "G/G/1: general arrivals and service (approx: Kingman)"),
+    (
+        "ggc",
+        "ggc",
+        "ggc_allen_cunneen",
+        "G/G/c: general arrivals and service (approx: Allen-Cunneen)",
+    ),
+    ("erlang-a", "erlang_a", "erlang_a", "M/M/c+M: callers abandon after exponential patience"),
 )
 
 MODELS: dict[str, ModelSpec] = {
-    name: ModelSpec(name, summary, _from(module, func))
-    for name, module, func, summary in _REGISTRY
+    name: ModelSpec(name, summary, _from(module, func)) for name, module, func, summary in _REGISTRY
 }
 
 
