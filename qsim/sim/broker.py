@@ -44,7 +44,6 @@ broker hosting nothing reports the mean fraction of its nodes up.
 
 from __future__ import annotations
 
-import heapq
 import zlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -259,7 +258,7 @@ class Cluster:
         dest.available = False
         self._close_channels(dest, keep)
         if keep == "none":
-            dest.drain("node failure")
+            dest.drain()
         elif keep == "by-origin":
             persistent = self._persistent
             _discard(dest, lambda m: persistent[m.path])
@@ -310,19 +309,4 @@ class Cluster:
 
 def _discard(q: SimQueue, keep: Callable[[Message], bool]) -> None:
     """Destroy the ready messages of ``q`` that ``keep`` rejects (counted lost)."""
-    # NOTE: reaches into the queue's containers (SimQueue has no filtered drain); a
-    # failure is rare, so one pass over the backlog is cheap next to the run.
-    if q.priority:
-        heap = [e for e in q._heap if keep(e[2])]
-        n = len(q._heap) - len(heap)
-        heapq.heapify(heap)
-        q._heap[:] = heap
-    else:
-        fifo = [m for m in q._fifo if keep(m)]
-        n = len(q._fifo) - len(fifo)
-        q._fifo.clear()
-        q._fifo.extend(fifo)
-    if n:
-        q.held -= n
-        q.record.ready.change(-n, q.env.now)
-        q.record.counts.lost += n
+    q.discard(keep)

@@ -227,24 +227,37 @@ class SimQueue:
             self.dead_letter(msg)
 
     # ---- failures ---------------------------------------------------------------------
-    def drain(self, cause: str) -> int:
+    def drain(self) -> int:
         """Destroy every ready message (a transient queue on a failed node, a deleted
-        queue). Returns how many were lost."""
-        now = self.env.now
-        n = len(self)
-        self._fifo.clear()
-        self._heap.clear()
-        self.held -= n
-        self.record.ready.change(-n, now)
-        self.record.counts.lost += n
-        del cause
+        queue), counted lost. Returns how many."""
+        return self.discard(lambda _m: False)
+
+    def discard(self, keep: Callable[[Message], bool]) -> int:
+        """Destroy the ready messages ``keep`` rejects (counted lost); returns how many.
+
+        One pass over the backlog: used on failures, which are rare.
+        """
+        if self.priority:
+            heap = [e for e in self._heap if keep(e[2])]
+            n = len(self._heap) - len(heap)
+            heapq.heapify(heap)
+            self._heap[:] = heap
+        else:
+            fifo = [m for m in self._fifo if keep(m)]
+            n = len(self._fifo) - len(fifo)
+            self._fifo.clear()
+            self._fifo.extend(fifo)
+        if n:
+            self.held -= n
+            self.record.ready.change(-n, self.env.now)
+            self.record.counts.lost += n
         return n
 
     def instances_changed(self) -> None:
         """Called when an instance comes up or goes down."""
         if self.auto_delete and not any(i.up for i in self.instances) and not self.deleted:
             self.deleted = True
-            self.drain("auto-delete")
+            self.drain()
         for inst in self.instances:
             if inst.up and not inst.listed and inst.prefetch > inst.unacked:
                 inst.listed = True
