@@ -19,6 +19,9 @@ __all__ = ["Trace"]
 _UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
+MIN_SPAN = 1e-9  # seconds: the shortest trace span (or period) accepted
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Trace(ArrayFields, ArrivalProcess):
     """Arrivals replayed from recorded ``timestamps`` (seconds).
@@ -33,7 +36,7 @@ class Trace(ArrayFields, ArrivalProcess):
     period : float, optional
         The span, seconds (> last - first timestamp), e.g. 86400 for a day's log.
         Default: (last - first) n / (n - 1), so that the gap between passes is the
-        trace's mean gap; this needs two distinct timestamps.
+        trace's mean gap; this needs two timestamps at least 1 ns apart.
 
     Notes
     -----
@@ -74,17 +77,19 @@ class Trace(ArrayFields, ArrivalProcess):
         width = float(ts[-1] - ts[0])
         if self.period is not None:
             period = rate_arg(self.period, "period", func, strict=True)
-            if not period > width:
+            if not (period > width and period >= MIN_SPAN):
                 fail(
                     "period", func, f"None or a number > last - first timestamp ({width!r})", period
                 )
             object.__setattr__(self, "period", period)
-        elif width == 0:
+        elif not width >= MIN_SPAN:
+            # NOTE: below a nanosecond (the finest unit a trace file carries) the rate
+            # n / span overflows and the gap statistics underflow.
             fail(
                 "timestamps",
                 func,
-                "at least two distinct times when no period is given",
-                f"{ts.size} timestamp(s) spanning 0 s",
+                "at least two times 1 ns or more apart when no period is given",
+                f"{ts.size} timestamp(s) spanning {width:g} s",
             )
         object.__setattr__(self, "timestamps", readonly(ts))
         object.__setattr__(self, "loop", bool(self.loop))

@@ -59,7 +59,7 @@ def piecewise(draw: st.DrawFn) -> PiecewiseRate:
 def traces(draw: st.DrawFn) -> Trace:
     gaps = draw(st.lists(st.floats(0.0, 2.0), min_size=1, max_size=50))
     stamps = np.cumsum([draw(st.floats(0.0, 5.0)), *gaps])
-    if stamps[-1] == stamps[0]:
+    if stamps[-1] - stamps[0] < 1e-9:  # a trace must span at least 1 ns
         stamps[-1] += 1.0
     return Trace(timestamps=stamps, loop=draw(st.booleans()))
 

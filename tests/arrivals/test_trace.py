@@ -150,7 +150,7 @@ def test_fast_and_row_by_row_readers_agree(tmp_path: Path, text: str, column: in
         (
             "5\n5\n",
             {},
-            r"trace.csv: The 'timestamps' argument of Trace must be at least two distinct times",
+            r"trace.csv: The 'timestamps' argument of Trace must be at least two times 1 ns or more apart",
         ),  # no span
     ],
 )
@@ -211,7 +211,7 @@ def test_from_csv_argument_validation(tmp_path: Path, kwargs: dict, message: str
         ),
         (
             {"timestamps": [3.0]},
-            r"'timestamps' argument of Trace must be at least two distinct times when no period is given. Got '1 timestamp\(s\) spanning 0 s'",
+            r"'timestamps' argument of Trace must be at least two times 1 ns or more apart when no period is given. Got '1 timestamp\(s\) spanning 0 s'",
         ),
         (
             {"timestamps": [0.0, 2.0], "period": 2.0},
