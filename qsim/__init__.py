@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EngineNotApplicable",
     "InvalidArgumentError",
+    "PlanResult",
     "QsimError",
     "QueueMetrics",
     "RunResult",
@@ -29,6 +30,7 @@ __all__ = [
     "__version__",
     "analytic",
     "load_scenario",
+    "plan",
     "run",
     "solve",
 ]
@@ -40,6 +42,8 @@ _LAZY = {
     "Scenario": ("qsim.scenario", "Scenario"),
     "ScenarioError": ("qsim.scenario", "ScenarioError"),
     "run": ("qsim.engines", "run"),
+    "plan": ("qsim.planning", "plan"),
+    "PlanResult": ("qsim.planning", "PlanResult"),
     "RunResult": ("qsim.results", "RunResult"),
 }
 

@@ -63,7 +63,9 @@ def _root(
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"qsim: error: {message}")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"qsim: error: {message}", markup=False
+    )
     raise typer.Exit(2)
 
 
@@ -458,6 +460,444 @@ def _print_run(result: Any, out: Path | None) -> None:
         )
     if out is not None:
         console.print(f"tables written to {out}/")
+
+
+@app.command(
+    name="sweep",
+    help="Run a scenario over a grid of parameters, on Dask, and write one tidy table.\n\n"
+    "--vary NAME=VALUES, repeated for a grid: consumers=2..16, consumers=2..16:2, "
+    "load=1x..4x:0.5x, prefetch=1,10,unlimited, producers.web.rate=100/s..400/s:100/s, "
+    "queues.orders.capacity=..., topics.events.partitions=..., brokers.rabbit.nodes=... "
+    "Points run on a local Dask cluster (one process per CPU), on --scheduler "
+    "(or $QSIM_SCHEDULER), or in this process with --workers 0. With --out, finished "
+    "points are kept there and a rerun resumes where it stopped.",
+)
+def sweep_cmd(
+    path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    vary: Annotated[
+        list[str] | None, typer.Option("--vary", "-v", help="NAME=VALUES; repeat for a grid.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for sweep.csv, sweep.parquet.")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            help="Local Dask worker processes (default: one per CPU); 0: no Dask.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Running Dask scheduler, tcp://HOST:PORT.")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
+    ] = None,
+    chunk: Annotated[int | None, typer.Option("--chunk", help="Points per Dask task.")] = None,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", help="Seconds to reach --scheduler.")
+    ] = 5.0,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Recompute points already stored in --out.")
+    ] = False,
+) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qsim.scenario import ScenarioError
+    from qsim.sweep import sweep
+
+    scenario = _load(path)
+    if engine is not None and engine not in ("auto", "sim", "fast"):
+        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    err = Console(stderr=True)
+    try:
+        secs = parse_duration(duration, name="--duration") if duration is not None else None
+        with Progress(
+            TextColumn("points"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("sweep", total=None)
+            result = sweep(
+                scenario,
+                vary or [],
+                engine=engine,
+                seed=seed,
+                replications=replications,
+                duration=secs,
+                workers=workers,
+                scheduler=scheduler,
+                out=out,
+                resume=not fresh,
+                chunk=chunk,
+                connect_timeout=connect_timeout,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except ScenarioError as exc:
+        _fail("; ".join(str(issue) for issue in exc.issues))
+    except (QsimError, ValueError, ImportError) as exc:
+        _fail(str(exc))
+    _print_sweep(result, out)
+
+
+def _print_sweep(result: Any, out: Path | None) -> None:
+    console = Console(highlight=False)
+    done = f"{result.computed} run on {result.where}"
+    if result.resumed:
+        done += f", {result.resumed} reused from {out}"
+    console.print(
+        f"[bold]{result.scenario}[/bold]: {len(result.points)} points ({done}), "
+        f"root seed {result.seed}"
+    )
+    t = result.table
+    system = t[t.scope == "system"]
+    table = Table(title="end to end: value [95% CI]", header_style="bold")
+    for col in (*result.parameters, "response p99", "loss rate", "unstable"):
+        table.add_column(col, justify="left" if col == "unstable" else "right")
+    k = len(result.parameters)
+    cells: dict[tuple[Any, ...], dict[str, str]] = {}
+    wanted = system[system.metric.isin(["response_p99", "loss_rate"])]
+    for row in wanted.itertuples(index=False, name=None):
+        at, (_, _, metric, value, low, high, _) = row[:k], row[k:]
+        fmt = _fmt_time if metric == "response_p99" else _fmt
+        cells.setdefault(at, {})[metric] = f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
+    for p in result.points.itertuples(index=False, name=None):
+        got = cells.get(p[:k], {})
+        unstable = p[-1]
+        table.add_row(
+            *(_fmt(float(v)) for v in p[:k]),
+            got.get("response_p99", "-"),
+            got.get("loss_rate", "-"),
+            unstable or "",
+        )
+    console.print(table)
+    if out is not None:
+        console.print(f"tables written to {out}/ (sweep.csv, sweep.parquet, points.csv)")
+
+
+_REPORT_LOADS = "0.5,0.75,1,1.25,1.5,1.75,2"
+
+
+@app.command(
+    name="report",
+    help="Write a self-contained HTML capacity report (figures embedded; opens offline).\n\n"
+    "It runs the scenario, a load sweep in this process (--loads, multiples of the "
+    "scenario's load, same seed at every load) for response versus load, and the capacity "
+    "plan when the scenario has a plan: block. --assets also writes each figure as PNG "
+    "beside the HTML.",
+)
+def report_cmd(
+    path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write.", show_default=False)
+    ],
+    assets: Annotated[
+        bool, typer.Option("--assets", help="Also write each figure as PNG beside the HTML.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
+    ] = None,
+    loads: Annotated[
+        str, typer.Option("--loads", help="Load multiples to sweep, comma-separated; none: skip.")
+    ] = _REPORT_LOADS,
+    sweep_replications: Annotated[
+        int | None,
+        typer.Option("--sweep-replications", min=1, help="Replications per load (default 3)."),
+    ] = None,
+) -> None:
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from qsim.engines import run as run_scenario
+    from qsim.report import write_report
+    from qsim.scenario import ScenarioError
+    from qsim.scenario.units import parse_multiplier
+
+    scenario = _load(path)
+    if engine is not None and engine not in ("auto", "sim", "fast"):
+        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    if not output.parent.is_dir():
+        _fail(f"cannot write {output}: the folder {output.parent} does not exist")
+    err = Console(stderr=True)
+    try:
+        multiples = (
+            []
+            if loads.strip().lower() in ("", "none")
+            else [parse_multiplier(x, name="--loads") for x in loads.split(",") if x.strip()]
+        )
+        secs = parse_duration(duration, name="--duration") if duration is not None else None
+        scenario = _report_scenario(scenario, duration=secs, replications=replications)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("capacity plan", total=None)
+
+            def say(text: str) -> None:
+                bar.update(task, description=text)
+
+            plan_result, subject, notes = _report_plan(scenario, seed, engine)
+            if plan_result is not None:
+                seed = plan_result.seed if seed is None else seed
+                for m in (plan_result.headroom_multiple, plan_result.breaks_at):
+                    if math.isfinite(m):
+                        multiples.append(m)  # the sweep reaches the plan's headroom
+            say("running the scenario")
+            result = run_scenario(subject, engine=engine, seed=seed)
+            table = _report_sweep(
+                subject,
+                sorted(set(multiples)),
+                sweep_replications or min(3, result.replications),
+                dict(engine=engine, seed=result.seed),
+                say,
+            )
+            say("drawing the report")
+            command = f"qsim report {path} -o {output} --seed {result.seed}"
+            command += f" --replications {scenario.replications} --loads {loads}"
+            if secs is not None:
+                command += f" --duration {duration}"
+            written = write_report(
+                result,
+                output,
+                scenario=subject,
+                sweep=table,
+                plan=plan_result,
+                notes=notes,
+                assets=assets,
+                command=command,
+                generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            )
+    except ScenarioError as exc:
+        _fail("; ".join(str(issue) for issue in exc.issues))
+    except (QsimError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"report written to {written[0]}", markup=False)
+    if len(written) > 1:
+        console.print(f"{len(written) - 1} figures written beside it as PNG", markup=False)
+
+
+def _report_scenario(scenario: Any, **updates: Any) -> Any:
+    """The scenario with some fields replaced (None: keep), validated again.
+
+    Dumped with ``exclude_unset`` so fields allowed only in some settings stay unset.
+    """
+    data = scenario.model_dump(exclude_unset=True)
+    data.update({k: v for k, v in updates.items() if v is not None})
+    if updates.get("duration") is not None and scenario.warmup >= updates["duration"]:
+        data["warmup"] = 0.0
+    return type(scenario).model_validate(data)
+
+
+def _report_plan(scenario: Any, seed: int | None, engine: str | None) -> tuple[Any, Any, list[str]]:
+    """The plan (when the scenario has a ``plan:`` block), the scenario the report then
+    describes (the recommendation at the planned load when one is found), and notes."""
+    if getattr(scenario, "plan", None) is None:
+        return None, scenario, []
+    try:
+        from qsim._plan_space import scenario_at
+        from qsim.planning import plan
+    except ImportError:
+        return None, scenario, ["The capacity plan was skipped: this qsim build cannot plan."]
+    result = plan(scenario, seed=seed, engine=engine or scenario.engine)
+    if not result.feasible:
+        note = "The tables and figures describe the scenario as written (no recommendation)."
+        return result, scenario, [note]
+    subject = scenario_at(
+        scenario.model_dump(exclude_unset=True),
+        scenario.plan.variables,
+        result.config,
+        load=result.load,
+        replications=scenario.replications,
+    )
+    note = (
+        f"The tables and figures below describe the recommended configuration at the "
+        f"planned load ({result.load:g}x the producers' rates)."
+    )
+    return result, subject, [note]
+
+
+def _report_sweep(
+    scenario: Any, multiples: list[float], replications: int, options: dict[str, Any], say: Any
+) -> Any:
+    """The scenario at each load multiple: ``load`` then the run's summary columns.
+
+    Every load runs with the same seed (common random numbers), so the curve is smooth
+    in load rather than jittered by independent noise at each point.
+    """
+    if not multiples:
+        return None
+    import pandas as pd
+
+    from qsim.engines import run as run_scenario
+
+    frames = []
+    for i, m in enumerate(multiples):
+        say(f"load sweep {i + 1}/{len(multiples)}")
+        load = scenario.load * m
+        at = _report_scenario(scenario, load=load, replications=replications)
+        frame = run_scenario(at, **options).summary
+        frame = frame.drop(columns=["level"])
+        frame.insert(0, "load", load)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+@app.command(
+    name="plan",
+    help="Find the cheapest configuration of the scenario's plan: variables that meets every "
+    "target of its slo: block with 95% confidence, and its headroom.\n\n"
+    "Prints the recommendation, the runners-up, the binding SLO and the headroom (the load "
+    "multiple at which the recommendation first breaks an SLO). Exit code 1 when nothing in "
+    "range meets the SLOs, 2 on bad input.",
+)
+def plan_cmd(
+    path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="auto (fast where it applies), sim or fast.")
+    ] = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write evaluated.csv (every simulated point) and tables here."),
+    ] = None,
+) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from qsim.planning import plan
+
+    scenario = _load(path)
+    if engine not in ("auto", "sim", "fast"):
+        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    err = Console(stderr=True)
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("planning", total=None)
+            result = plan(
+                scenario,
+                seed=seed,
+                engine=engine,
+                progress=lambda done, note: bar.update(task, description=f"[{done}] {note}"),
+            )
+    except (QsimError, ValueError) as exc:
+        _fail(str(exc))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("evaluated", "recommended", "runners_up", "binding", "headroom", "bounds"):
+            getattr(result, name).to_csv(out / f"{name}.csv", index=False)
+        result.headroom_runs.to_csv(out / "headroom_runs.csv", index=False)
+    _print_plan(result, out)
+    if not result.feasible:
+        raise typer.Exit(1)
+
+
+_PLAN_COLUMNS = ("cost_per_hour", "extra_cost", "meets", "target", "why")
+
+
+def _slo_fmt(target: str) -> Any:
+    return _fmt_time if ("response" in target or "wait" in target) else _fmt
+
+
+def _print_plan(result: Any, out: Path | None) -> None:
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{result.scenario}[/bold]: plan at {result.load:g}x today's rates; engine "
+        f"{result.engine}, {result.replications} replications per point, "
+        f"{result.confirm_replications} to confirm, seed {result.seed}"
+    )
+    names = [c for c in result.runners_up.columns if c not in _PLAN_COLUMNS]
+    if result.feasible:
+        rec = result.recommended.iloc[0]
+        table = Table(title="recommended configuration", header_style="bold")
+        for col in ("variable", "value"):
+            table.add_column(col, justify="left" if col == "variable" else "right")
+        for name in names:
+            table.add_row(name, str(int(rec[name])))
+        console.print(table)
+        console.print(f"cost: [bold]{result.cost_per_hour:.4g}/h[/bold]")
+    else:
+        console.print(result.infeasible_reason, style="bold red", markup=False)
+    if not result.runners_up.empty:
+        ru = Table(title="runners-up", header_style="bold")
+        for col in (*names, "cost/h", "why not"):
+            ru.add_column(col, justify="left" if col == "why not" else "right")
+        for _, r in result.runners_up.iterrows():
+            ru.add_row(*[str(int(r[n])) for n in names], _fmt(r.cost_per_hour), str(r.why))
+        console.print(ru)
+    if not result.binding.empty:
+        title = "SLOs at the recommendation" if result.feasible else "SLOs at the best point"
+        st = Table(title=f"{title} (judged by the 95% CI)", header_style="bold")
+        for col in ("target", "limit", "simulated [95% CI]", "slack", "verdict"):
+            st.add_column(col)
+        for r in result.binding.itertuples(index=False):
+            f = _slo_fmt(r.target)
+            mark = " [bold](binding)[/bold]" if r.binding else ""
+            if r.target == "stable":
+                st.add_row(
+                    f"stable ({r.name})",
+                    "-",
+                    f"backlog grows {_fmt(r.value)} msg/s",
+                    "-",
+                    f"{r.verdict}{mark}",
+                )
+                continue
+            st.add_row(
+                r.target,
+                f(r.limit),
+                f"{f(r.value)} [{f(r.ci_low)}, {f(r.ci_high)}]",
+                f"{r.slack:.0%}" if math.isfinite(r.slack) else "-",
+                f"{r.verdict}{mark}",
+            )
+        console.print(st)
+    if result.feasible:
+        brk = result.breaks_at
+        if math.isfinite(brk):
+            h = result.headroom.iloc[0]
+            console.print(
+                f"headroom: meets every SLO up to [bold]{result.headroom_multiple:.3g}x[/bold] the "
+                f"planned load ({h.load_at_headroom:.3g}x today's rates); {h.breaks} breaks at "
+                f"{brk:.3g}x (tolerance {result.headroom_tolerance:g})"
+            )
+        else:
+            console.print(
+                f"headroom: meets every SLO up to {result.headroom_multiple:.3g}x the planned "
+                "load; nothing broke in the range tried"
+            )
+    for note in result.notes:
+        console.print(note, style="dim", markup=False)
+    if out is not None:
+        console.print(f"tables written to {out}/ (evaluated.csv and more)")
 
 
 def main() -> None:

@@ -3,8 +3,9 @@ that model says, to stand beside the simulated values.
 
 A queue qualifies when its arrivals are Poisson (Poisson producers, merged or fanned
 out; or the departures of an upstream M/M/c without losses, by Burke's theorem), it is
-FIFO without TTL, failures, retries, batching or prefetch beyond the working slots,
-and it rejects on overflow. Then it is M/M/c, M/M/c/K, M/G/1 or M/D/1, exactly.
+FIFO without TTL, failures, retries, batching, prefetch beyond the working slots or a
+broker ingress ceiling in front, and it rejects on overflow. Then it is M/M/c, M/M/c/K,
+M/G/1 or M/D/1, exactly.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def exact_models(graph: Graph) -> dict[str, TheoryModel]:
             or spec.auto_delete
             or (spec.capacity is not None and spec.overflow != "reject")
             or _has_failures(graph, name, cons)
+            # A broker ceiling in front (ingress) turns Poisson arrivals into the departures
+            # of an M/D/1; a pure delay (latency only) keeps them Poisson.
+            or (spec.ingress is not None and spec.ingress.ceiling is not None)
         ):
             return None
         svc = {c.service.model_dump_json() if c.service else None for c in cons}

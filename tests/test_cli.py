@@ -111,7 +111,8 @@ def test_run_table_json_and_out(tmp_path: Path) -> None:
     r = runner.invoke(app, [*args, "--json", "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.output)
-    assert data["engine"] == "sim"
+    # FIFO queue, static dispatch, no failures: auto picks the fast engine and says why
+    assert data["engine"] == "fast" and data["reason"].startswith("auto")
     q = data["queues"]["task_queue"]
     for key in ("throughput", "utilization", "wait_mean", "wait_p99", "response_p95", "queue_length_mean", "loss_rate"):
         assert set(q[key]) == {"value", "ci_low", "ci_high"}, key

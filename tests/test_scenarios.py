@@ -44,7 +44,9 @@ def test_scenario_runs_short(path: Path) -> None:
 def test_scenario_conserves_messages(path: Path) -> None:
     """Per queue: accepted = completed + dropped + expired + lost + failed + still held."""
     sc = load_scenario(path)
-    sc = type(sc).model_validate({**sc.model_dump(), "duration": SHORT, "warmup": 0.0})
+    sc = type(sc).model_validate(
+        {**sc.model_dump(exclude_unset=True), "duration": SHORT, "warmup": 0.0}
+    )
     rep = Replication(sc, resolve(sc), seed=1, index=0)
     rep.run()
     for name, rec in rep.all_records().items():

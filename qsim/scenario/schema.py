@@ -52,6 +52,7 @@ from qsim.scenario.schema_dist import (
     UniformKeys,
     ZipfKeys,
 )
+from qsim.scenario.schema_plan import Plan, PlanVariable, check_plan
 from qsim.scenario.schema_producer import (
     Arrival,
     DeterministicArrival,
@@ -101,6 +102,8 @@ __all__ = [
     "MmppState",
     "NodeOutage",
     "PiecewiseArrival",
+    "Plan",
+    "PlanVariable",
     "PoissonArrival",
     "Producer",
     "Queue",
@@ -144,6 +147,18 @@ class SLO(ScenarioModel):
     max_utilization: Float | None = Field(
         None, gt=0, le=1, description="Largest consumer utilization (busy fraction), in (0, 1]."
     )
+    max_dead_letter: Float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Largest fraction of a queue's messages dead-lettered (worst queue), 0..1.",
+    )
+    min_availability: Float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Smallest fraction of time each broker's destinations are available, (0, 1].",
+    )
 
     @model_validator(mode="after")
     def _something(self) -> SLO:
@@ -180,6 +195,9 @@ class Scenario(ScenarioModel):
         ),
     )
     slo: SLO | None = Field(None, description="Objectives to check; none: just report.")
+    plan: Plan | None = Field(
+        None, description="Decision variables for `qsim plan`: ranges, unit costs, planned load."
+    )
     producers: tuple[Producer, ...] = Field(min_length=1, description="Message sources.")
     brokers: tuple[Broker, ...] = Field(
         min_length=1, description="Broker clusters and their destinations."
@@ -190,6 +208,8 @@ class Scenario(ScenarioModel):
     def _consistent(self, info: ValidationInfo) -> Scenario:
         if not self.warmup < self.duration:
             raise field_error("warmup", "must be < duration")
+        if self.plan is not None:
+            check_plan(self, info.context)
         if (info.context or {}).get("skip_references"):
             return self
         problems = check_references(self.model_dump())

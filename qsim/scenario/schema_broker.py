@@ -1,7 +1,9 @@
 """Brokers and the destinations they offer: queues, exchanges, partitioned topics.
 
 Destination names (queues, exchanges and topics of every broker) share one namespace:
-producers and consumers refer to them by name alone.
+producers and consumers refer to them by name alone. A broker, queue or topic may name a
+component model (``model: rabbitmq-quorum``, see :mod:`qsim.scenario.profiles` and
+``models/``) that fills in the fields it does not state.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from qsim.scenario.schema_dist import Dist
+from qsim.scenario.schema_profile import Ingress, Profiled, ingress_field, model_field
 from qsim.scenario.schema_types import (
     Duration,
     Float,
@@ -30,6 +33,7 @@ __all__ = [
     "Exchange",
     "Failover",
     "Failures",
+    "Ingress",
     "NodeOutage",
     "Queue",
     "Topic",
@@ -41,8 +45,10 @@ Balancer = Literal["round-robin", "random", "weighted", "key-hash", "least-loade
 _WORD = re.compile(r"[^.*#]+|\*|#")
 
 
-class Queue(ScenarioModel):
+class Queue(Profiled):
     """A point-to-point queue (a RabbitMQ queue): each message goes to one consumer."""
+
+    model_kind: ClassVar[str] = "queue"
 
     name: Name = Field(description="Unique destination name.")
     capacity: Int | None = Field(
@@ -93,6 +99,8 @@ class Queue(ScenarioModel):
             "0-based index of the node hosting the queue; none: spread by the broker balancer."
         ),
     )
+    model: Name | None = model_field("queue")
+    ingress: Ingress | None = ingress_field()
 
 
 def _queue_name(value: Any) -> Any:
@@ -150,8 +158,10 @@ class Exchange(ScenarioModel):
         return self
 
 
-class Topic(ScenarioModel):
+class Topic(Profiled):
     """A partitioned log (a Kafka topic): order per partition, one group member per partition."""
+
+    model_kind: ClassVar[str] = "topic"
 
     name: Name = Field(description="Unique destination name.")
     partitions: Int = Field(ge=1, description="Number of partitions (integer >= 1).")
@@ -169,6 +179,8 @@ class Topic(ScenarioModel):
         gt=0,
         description="Unconsumed messages older than this are deleted (YAML: 7d); none: kept.",
     )
+    model: Name | None = model_field("topic")
+    ingress: Ingress | None = ingress_field()
 
 
 class Failover(TaggedModel):
@@ -220,8 +232,10 @@ class NodeOutage(ScenarioModel):
     )
 
 
-class Broker(ScenarioModel):
+class Broker(Profiled):
     """A broker cluster (RabbitMQ, Kafka, NATS) and the destinations it hosts."""
+
+    model_kind: ClassVar[str] = "broker"
 
     name: Name = Field(description="Unique broker name.")
     nodes: Int = Field(1, ge=1, description="Number of broker nodes (integer >= 1).")
@@ -242,6 +256,7 @@ class Broker(ScenarioModel):
     queues: tuple[Queue, ...] = Field((), description="Queues hosted by this broker.")
     exchanges: tuple[Exchange, ...] = Field((), description="Exchanges (fanout, topic, direct).")
     topics: tuple[Topic, ...] = Field((), description="Partitioned topics (Kafka-like).")
+    model: Name | None = model_field("broker")
 
     @model_validator(mode="after")
     def _consistent(self) -> Broker:

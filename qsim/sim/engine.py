@@ -18,6 +18,7 @@ from qsim._rng import generator, replication_sequence
 from qsim.scenario.resolve import Graph, resolve
 from qsim.sim._sampler import BlockSampler, UniformSampler
 from qsim.sim.balancer import make_balancer
+from qsim.sim.brokercost import install_ingress, stages
 from qsim.sim.consumer import Instance, Pool
 from qsim.sim.failures import install_failures
 from qsim.sim.message import Message
@@ -53,6 +54,7 @@ class Replication:
         self.publish_delay: dict[str, ValueStream] = {}
         self.series: dict[str, list[int]] = {}
         self.availability: dict[str, Callable[[], float]] = {}
+        self.ingress: dict[str, Any] = {}  # broker ingress stages, by destination
         self._build()
 
     # ---- random streams: one per component, in a fixed order -----------------------
@@ -76,12 +78,13 @@ class Replication:
             )
             rec = QueueRecord(self.warmup, servers)
             self.queues[name] = SimQueue(env, name, dest.spec, rec, None)
-        for name, q in self.queues.items():
-            dl = g.destinations[name].spec.dead_letter
-            q.dead_letter = self.publisher(dl) if dl else None
         for name, dest in g.destinations.items():
             if dest.kind == "topic":
                 self.topics[name] = build_topic(self, name, dest)
+        self.ingress = install_ingress(self)  # before any publisher is wired
+        for name, q in self.queues.items():
+            dl = g.destinations[name].spec.dead_letter
+            q.dead_letter = self.publisher(dl) if dl else None
         for con in sc.consumers:
             self._build_consumer(con)
         for i, prod in enumerate(sc.producers):
@@ -104,7 +107,10 @@ class Replication:
         """Objects with ``offer(msg)`` that a publish to ``dest`` reaches."""
         out: list[Any] = []
         for name in self.graph.route(dest, routing_key):
-            out.append(self.queues[name] if name in self.queues else self.topics[name])
+            if name in self.ingress:
+                out.append(self.ingress[name])
+            else:
+                out.append(self.queues[name] if name in self.queues else self.topics[name])
         return out
 
     def _build_consumer(self, con: Any) -> None:
@@ -203,6 +209,7 @@ class Replication:
         records = {n: q.record for n, q in self.queues.items()}
         for t in self.topics.values():
             records.update(t.records())
+        records.update({s.name: s for s in stages(self.ingress)})  # backlog inside the broker
         self.series = {n: [] for n in records}
         for _ in range(_SERIES_POINTS):
             for n, rec in records.items():

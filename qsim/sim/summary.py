@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qsim.sim.brokercost import ingress_rows
 from qsim.sim.engine import PROBS, SYSTEM_PROBS
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def replication_rows(rep: Replication) -> list[Row]:
             rows += _queue_rows(name, rec, rep, "group")
         if hasattr(t, "partition_rows"):
             rows += t.partition_rows(rep)
+    rows += ingress_rows(rep)
     names = [p.name for p in rep.scenario.producers]
     for (path, consumer), stream in rep.paths.items():
         label = f"{names[path]}->{consumer}"

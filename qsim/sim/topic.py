@@ -80,10 +80,15 @@ class SimTopic:
 
     def offer(self, msg: Message) -> simpy.Event | None:
         """Publish: one partition, a copy for each group. Never blocks (returns None)."""
+        if not self._group_list:
+            return None  # no group reads the topic: the log keeps it, nobody waits
+        return self.offer_to(msg, self.partition_of(msg))
+
+    def offer_to(self, msg: Message, p: int) -> None:
+        """Publish to partition ``p`` (already chosen): a copy for each group."""
         groups = self._group_list
         if not groups:
-            return None  # no group reads the topic: the log keeps it, nobody waits
-        p = self.partition_of(msg)
+            return None
         groups[0].offer(msg, p)
         for g in groups[1:]:
             g.offer(msg.copy(), p)
