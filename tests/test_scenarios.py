@@ -12,7 +12,7 @@ from qsim.scenario.resolve import resolve
 from qsim.sim.engine import Replication
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
-SHORT = 90.0  # simulated seconds per replication in these smoke runs
+SHORT = 45.0  # simulated seconds per replication in these smoke runs
 
 
 def test_there_are_scenarios() -> None:
