@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 
-from benchmarks import bench_analytic, bench_sim
+from benchmarks import bench_analytic, bench_fast, bench_sim
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(lines))
     sim_size = {"messages": 2_000, "repeats": 1} if args.quick else {}
     print("\n".join(bench_sim.run(**sim_size)))
+    fast_size = (
+        {
+            "fast_messages": 10_000,
+            "peer_messages": 500,
+            "repeats": 1,
+            "memory_messages": 0,
+            "write": False,
+        }
+        if args.quick
+        else {}
+    )
+    print("\n".join(bench_fast.run(**fast_size)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pandas as pd
 
 from qsim._rng import fresh_seed
 from qsim.errors import EngineNotApplicable
+from qsim.fast import FastEngine
 from qsim.results import RunResult, aggregate
 from qsim.scenario.resolve import resolve
 from qsim.sim import SimEngine
@@ -48,7 +49,7 @@ class Engine(Protocol):
     ) -> Any: ...
 
 
-ENGINES: dict[str, Engine] = {"sim": SimEngine()}
+ENGINES: dict[str, Engine] = {"sim": SimEngine(), "fast": FastEngine()}
 
 
 def select_engine(scenario: Any, requested: str | None = None) -> tuple[Engine, str]:
@@ -57,8 +58,12 @@ def select_engine(scenario: Any, requested: str | None = None) -> tuple[Engine, 
     ``requested`` (or the scenario's ``engine:``) is ``auto``, ``sim`` or ``fast``.
     """
     want = requested or scenario.engine
+    sim = ENGINES["sim"]
+    sim_why = sim.supports(scenario)
     if want == "sim":
-        return ENGINES["sim"], "requested"
+        if sim_why is not None:
+            raise EngineNotApplicable(f"the sim engine cannot run this scenario: {sim_why}")
+        return sim, "requested"
     fast = ENGINES.get("fast")
     if want == "fast":
         if fast is None:
@@ -71,8 +76,12 @@ def select_engine(scenario: Any, requested: str | None = None) -> tuple[Engine, 
         why = fast.supports(scenario)
         if why is None:
             return fast, "auto: every feature is inside the fast engine's class"
-        return ENGINES["sim"], f"auto: {why}"
-    return ENGINES["sim"], "auto: the event-driven engine"
+        if sim_why is not None:
+            raise EngineNotApplicable(f"no engine can run this scenario: {sim_why}; {why}")
+        return sim, f"auto: {why}"
+    if sim_why is not None:
+        raise EngineNotApplicable(f"no engine can run this scenario: {sim_why}")
+    return sim, "auto: the event-driven engine"
 
 
 def scenario_hash(scenario: Any) -> str:
@@ -112,7 +121,10 @@ def run(
         if scenario.warmup >= duration:
             updates["warmup"] = 0.0
     if updates:
-        scenario = type(scenario).model_validate({**scenario.model_dump(), **updates})
+        # exclude_unset: re-validating defaults that depend on other fields (ack: auto has
+        # no prefetch) would refuse a scenario the user never wrote them into.
+        data = {**scenario.model_dump(exclude_unset=True), **updates}
+        scenario = type(scenario).model_validate(data)
     root = scenario.seed if seed is None else seed
     if root is None:
         root = fresh_seed()

@@ -249,7 +249,18 @@ class SimEngine:
     name = "sim"
 
     def supports(self, scenario: Any) -> str | None:
-        """The sim engine runs any valid scenario."""
+        """None, or the first scenario feature the event engine does not simulate yet.
+
+        It refuses rather than silently ignoring: ``ack: auto`` (delivery-time acks) and
+        queue ``max_bytes`` limits are in the schema but not in the engine.
+        """
+        for con in scenario.consumers:
+            if con.ack == "auto":
+                return f"ack: auto on consumer {con.name!r} is not simulated yet (use manual)"
+        for broker in scenario.brokers:
+            for q in broker.queues:
+                if q.max_bytes is not None:
+                    return f"max_bytes on queue {q.name!r} is not simulated yet (use capacity)"
         return None
 
     def run(

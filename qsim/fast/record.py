@@ -1,0 +1,222 @@
+"""What the fast engine records about one queue in one replication.
+
+The same quantities as the event engine's recorders, computed from whole arrays of
+arrival, start and departure times instead of event by event:
+
+- counters from the warm-up on (arrived, accepted, rejected, completed);
+- waits (arrival -> start) of messages that arrived after the warm-up and started
+  before the end; responses (arrival -> departure) of those that also finished;
+- time averages over [warm-up, end] of the messages waiting, in service and held by
+  instances, as the sum over messages of the length of their interval clipped to the
+  window (the integral of the count, without sorting events);
+- the largest count waiting (at arrivals: ``i + 1`` minus the starts up to ``a_i``,
+  FIFO starts being sorted) and the count waiting at 400 sample times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qsim.fast._jit import compiled
+from qsim.fast.values import Values
+
+__all__ = ["SERIES_POINTS", "QueueStats"]
+
+F = NDArray[np.float64]
+SERIES_POINTS = 400
+
+
+class QueueStats:
+    """One queue of one replication.
+
+    ``mode`` says where waiting messages are: ``"shared"`` (in the queue: they are
+    *ready*), ``"split"`` (delivered to an instance's buffer: *buffered*) or ``"sink"``
+    (a queue nobody consumes: they stay ready for ever). ``servers`` is the consumer
+    slot count utilization is measured against.
+    """
+
+    def __init__(self, warmup: float, duration: float, servers: int, mode: str) -> None:
+        self.warmup = warmup
+        self.duration = duration
+        self.servers = servers
+        self.mode = mode
+        self.arrived = self.accepted = self.completed = 0
+        self.wait = Values()
+        self.response = Values()
+        self.ready_area = self.busy_area = self.buffered_area = 0.0
+        self.ready_peak = 0
+        # sample times of the series, then the warm-up instant (the max starts there)
+        grid = np.arange(SERIES_POINTS) * (duration / SERIES_POINTS)
+        self._times = np.append(grid, warmup)
+        self._ready = np.zeros(self._times.size, dtype=np.int64)
+        self._tail: F = np.zeros(0)  # starts still ahead of the current window (shared)
+
+    # ---- per chunk ------------------------------------------------------------------
+    def arrivals(self, t: F, accepted: int) -> None:
+        """Count the arrivals ``t`` (sorted) of a chunk, of which ``accepted`` after the
+        warm-up were taken in."""
+        self.arrived += t.size - int(np.searchsorted(t, self.warmup, side="left"))
+        self.accepted += accepted
+
+    def served(self, a: F, s: F, d: F, window_end: float) -> None:
+        """Accepted messages of a chunk: arrival, start and departure times (seconds)."""
+        if a.size == 0:
+            return
+        n = a.size
+        # Waits and responses are written straight into the streams' buffers when they fit.
+        w_room, r_room = self.wait.reserve(n), self.response.reserve(n)
+        w = np.empty(n) if w_room is None else w_room
+        r = np.empty(n) if r_room is None else r_room
+        nw, nr, tot = window_stats(a, s, d, self.warmup, self.duration, w, r)
+        for stream, room, x, k, total, top in (
+            (self.wait, w_room, w, nw, tot[0], tot[2]),
+            (self.response, r_room, r, nr, tot[1], tot[3]),
+        ):
+            if room is None:
+                stream.add(x[:k], total, top)
+            else:
+                stream.commit(k, total, top)
+        self.completed += int(tot[4])
+        if self.mode == "shared":
+            self.ready_area += tot[5]
+            self._count_ready(a, s, window_end)
+        else:
+            self.buffered_area += tot[5]
+        self.busy_area += tot[6]
+
+    def held(self, a: F) -> None:
+        """Accepted arrivals of a queue without consumers: they stay ready."""
+        if a.size == 0:
+            return
+        self.ready_area += float((self.duration - np.maximum(a, self.warmup)).sum())
+        self._ready += np.searchsorted(a, self._times, side="right")
+        self.ready_peak += a.size  # the count only grows: its max is the last value
+
+    def _count_ready(self, a: F, s: F, window_end: float) -> None:
+        self._ready += np.searchsorted(a, self._times, side="right")
+        self._ready -= np.searchsorted(s, self._times, side="right")
+        self.ready_peak = max(self.ready_peak, ready_peak(a, s, self._tail, self.warmup))
+        tail = np.concatenate((self._tail, s)) if self._tail.size else s
+        self._tail = tail[np.searchsorted(tail, window_end, side="right") :]
+
+    # ---- results --------------------------------------------------------------------
+    @property
+    def series(self) -> list[int]:
+        """Messages ready at each of the ``SERIES_POINTS`` sample times."""
+        return [int(v) for v in self._ready[:-1]]
+
+    @property
+    def ready_max(self) -> int:
+        return max(self.ready_peak, int(self._ready[-1]))
+
+
+def window_stats(
+    a: F, s: F, d: F, warmup: float, end: float, w: F, r: F
+) -> tuple[int, int, list[float]]:
+    """What a chunk of served messages adds to the statistics.
+
+    Writes into ``w`` the waits (``s - a``) of the messages that arrived at or after
+    ``warmup`` and started before ``end`` (``nw`` of them), into ``r`` the responses
+    (``d - a``) of those that finished before ``end`` (``nr``), and returns
+    ``nw, nr, [sum of waits, sum of responses, max wait, max response, completions in
+    [warmup, end), waiting area, busy area]``, the areas being the lengths of [a, s)
+    and [s, d) clipped to [warmup, end).
+    """
+    n = a.size
+    if a[0] >= warmup and d.max() < end:
+        # NOTE: every window but the two holding the warm-up and the end takes this
+        # path: whole-array operations, no masks.
+        ww, rr = np.subtract(s, a, out=w[:n]), np.subtract(d, a, out=r[:n])
+        sw, sr = float(ww.sum()), float(rr.sum())
+        return n, n, [sw, sr, float(ww.max()), float(rr.max()), float(n), sw, sr - sw]
+    late = a >= warmup
+    wk = (s - a)[late & (s < end)]
+    rk = (d - a)[late & (d < end)]
+    nw, nr = wk.size, rk.size
+    w[:nw], r[:nr] = wk, rk
+    waiting = np.minimum(s, end) - np.maximum(a, warmup)
+    busy = np.minimum(d, end) - np.maximum(s, warmup)
+    return (
+        nw,
+        nr,
+        [
+            float(wk.sum()),
+            float(rk.sum()),
+            float(wk.max()) if nw else 0.0,
+            float(rk.max()) if nr else 0.0,
+            float(np.count_nonzero((d >= warmup) & (d < end))),
+            float(waiting[waiting > 0].sum()),
+            float(busy[busy > 0].sum()),
+        ],
+    )
+
+
+def ready_peak(a: F, s: F, tail: F, warmup: float) -> int:
+    """The most messages waiting just after an arrival at or after ``warmup``.
+
+    ``a``, ``s``: sorted arrival and start times of a chunk's accepted messages (FIFO);
+    ``tail``: sorted starts of earlier messages that may still be waiting.
+    """
+    global _gallop
+    helper = compiled(_gallop_py)
+    if helper is not None:
+        _gallop = helper  # the name the compiled loop calls
+        return int(compiled(_peak_loop)(a, s, tail, warmup))
+    first = int(np.searchsorted(a, warmup, side="left"))
+    if first == a.size:
+        return 0
+    at = a[first:]
+    waiting = (
+        np.arange(first + 1, a.size + 1)
+        - np.searchsorted(s, at, side="right")
+        + (tail.size - np.searchsorted(tail, at, side="right"))
+    )
+    return int(waiting.max())
+
+
+def _peak_loop(a, s, tail, warmup):  # pragma: no cover
+    # NOTE: the count rises by at most 1 per arrival, so after seeing r below the best
+    # so far the next best - r arrivals cannot beat it: skip them. Positions in the
+    # sorted starts are then found by galloping search, so a queue far below its peak
+    # costs a few operations per skipped stretch instead of one per message.
+    best = 0
+    p = 0  # starts of this chunk at or before a[i]
+    q = 0  # starts of the tail at or before a[i]
+    i = np.searchsorted(a, warmup, side="left")
+    while i < a.size:
+        t = a[i]
+        p = _gallop(s, t, p)
+        q = _gallop(tail, t, q)
+        n = i + 1 - p + tail.size - q
+        if n > best:
+            best = n
+        i += best - n + 1
+    return best
+
+
+def _gallop_py(x, t, lo):  # pragma: no cover
+    """The number of x[k] <= t, knowing it is at least lo (x sorted)."""
+    if lo >= x.size or x[lo] > t:
+        return lo
+    step = 1
+    hi = lo + 1
+    while hi < x.size and x[hi] <= t:
+        lo = hi
+        step *= 2
+        hi = lo + step
+    if hi > x.size:
+        hi = x.size
+    # x[lo] <= t, and hi == size or x[hi] > t
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if x[mid] <= t:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+_gallop: Any = _gallop_py
