@@ -89,7 +89,7 @@ def _rates(scenario: Any, graph: Any) -> dict[str, float | None]:
     Producers' mean rates at the scenario's load, routed; a pool that publishes onward
     passes on what it takes in (losses and retries aside).
     """
-    from qsim.sim.producer import arrival_process
+    from qsim.scenario.build import arrival_process
 
     direct: dict[str, float | None] = dict.fromkeys(graph.destinations, 0.0)
     for p in scenario.producers:

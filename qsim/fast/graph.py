@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qsim.fast.sampling import Streams, arrival_process, stream_layout
+from qsim.fast.sampling import Streams, stream_layout
 from qsim.fast.support import shape, unsupported
+from qsim.scenario.build import arrival_process
 from qsim.scenario.resolve import Graph, resolve
 
 __all__ = ["Network", "ProducerPlan", "StationPlan", "build_network"]

@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from qsim._rng import generator, replication_sequence
+from qsim.scenario.build import arrival_process
 from qsim.scenario.resolve import Graph, resolve
 from qsim.sim._sampler import BlockSampler, UniformSampler
 from qsim.sim.balancer import make_balancer
@@ -22,7 +23,7 @@ from qsim.sim.brokercost import install_ingress, stages
 from qsim.sim.consumer import Instance, Pool
 from qsim.sim.failures import install_failures
 from qsim.sim.message import Message
-from qsim.sim.producer import Producer, arrival_process, key_sampler, priority_sampler
+from qsim.sim.producer import Producer, key_sampler, priority_sampler
 from qsim.sim.queue import SimQueue
 from qsim.sim.recorder import QueueRecord, ValueStream
 from qsim.sim.retry import RetryPolicy

@@ -16,42 +16,7 @@ from simpy.events import Timeout
 from qsim.sim.message import Message
 from qsim.sim.recorder import ValueStream
 
-__all__ = ["Producer", "arrival_process", "key_sampler", "priority_sampler"]
-
-
-def arrival_process(spec: Any, load: float) -> Any:
-    """The :mod:`qsim.arrivals` process a scenario producer describes, scaled by ``load``."""
-    from qsim import arrivals
-
-    a = spec.arrival
-    kind = a.process
-    if kind == "poisson":
-        proc = arrivals.Poisson(rate=spec.rate)
-    elif kind == "deterministic":
-        proc = arrivals.Deterministic(rate=spec.rate)
-    elif kind == "mmpp":
-        n = len(a.states)
-        leave = np.array([s.leave_rate for s in a.states])
-        if a.transitions is None:
-            p = (np.ones((n, n)) - np.eye(n)) / (n - 1)
-        else:
-            p = np.array(a.transitions, dtype=float)
-        q = p * leave[:, None]
-        np.fill_diagonal(q, -leave)
-        proc = arrivals.MMPP(rates=[s.rate for s in a.states], generator=q)
-    elif kind == "piecewise":
-        proc = arrivals.PiecewiseRate(
-            starts=[s.at for s in a.rates], rates=[s.rate for s in a.rates], period=a.period
-        )
-    elif kind == "diurnal":
-        proc = arrivals.Diurnal(
-            mean_rate=spec.rate, amplitude=a.amplitude, peak=a.peak, period=a.period
-        )
-    elif kind == "trace":
-        proc = arrivals.Trace.from_csv(a.path, column=a.column, time_unit=a.time_unit, loop=a.loop)
-    else:  # pragma: no cover - the schema admits no other
-        raise ValueError(f"unknown arrival process {kind!r}")
-    return proc if load == 1.0 else proc.scale(load)
+__all__ = ["Producer", "key_sampler", "priority_sampler"]
 
 
 def _block_iter(draw: Callable[[int], np.ndarray]) -> Callable[[], int]:
