@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from qsim._rng import replication_sequence, stream_generators
 from qsim.fast._jit import backend, use_backend, worth_compiling
 from qsim.fast.graph import Network, StationPlan
-from qsim.fast.lindley import LindleyState, lindley_times
+from qsim.fast.lindley import LindleyState
 from qsim.fast.multiserver import Chunk, ServerState, fifo_servers
 from qsim.fast.record import QueueStats
 from qsim.fast.sampling import ArrivalWindows, Draws, key_draws
@@ -278,49 +278,50 @@ def _sink(st: Station, b: Batch) -> None:
 
 
 def _serve(stations: list[Station], batches: list[Batch | None], t1: float) -> list[Batch | None]:
-    """Starts and departures of every station's batch; returns the departures."""
+    """Starts and departures of every station's batch, recorded; returns the departures."""
     lanes = [None if b is None else st.lanes_of(b) for st, b in zip(stations, batches, strict=True)]
-    results: list[tuple[F, F, Any, int] | None] = [None] * len(stations)
-    if stations[0].lindley:
-        for i, (st, b) in enumerate(zip(stations, batches, strict=True)):
+    if stations[0].lindley:  # the recursion and the statistics in one pass
+        outs: list[Batch | None] = []
+        for st, b, lane in zip(stations, batches, lanes, strict=True):
             if b is None:
+                outs.append(None)
                 continue
+            _count_arrivals(st, b.t, b.t)
             svc = st.service.take(b.t.size)  # type: ignore[union-attr]
-            s, d = lindley_times(b.t, svc, st.state, lanes[i])
-            results[i] = (s, d, None, b.t.size)
-    else:
-        live = [i for i, b in enumerate(batches) if b is not None]
-        chunks = [
-            Chunk(
-                batches[i].t,
-                stations[i].service.peek(batches[i].t.size),  # type: ignore[union-attr]
-                stations[i].state,
-                lanes[i],
-            )
-            for i in live
-        ]
-        for i, res in zip(live, fifo_servers(chunks), strict=True):
-            stations[i].service.advance(res[3])  # type: ignore[union-attr]
-            results[i] = res
-    outs: list[Batch | None] = []
-    for st, b, res in zip(stations, batches, results, strict=True):
-        if b is None or res is None:
-            outs.append(None)
-            continue
-        s, d, ok, _ = res
-        stats = st.stats
-        if ok is None or ok.all():
-            stats.arrivals(b.t, b.t.size - int(np.searchsorted(b.t, stats.warmup, side="left")))
-            stats.served(b.t, s, d, t1)
-            out = Batch(d, b.births(), b.path, b.key)
+            _, d = st.stats.served_lindley(b.t, svc, st.state, lane, t1)
+            outs.append(Batch(d, b.births(), b.path, b.key))
+        return outs
+    live = [i for i, b in enumerate(batches) if b is not None]
+    chunks = [
+        Chunk(
+            batches[i].t,  # type: ignore[union-attr]
+            stations[i].service.peek(batches[i].t.size),  # type: ignore[union-attr]
+            stations[i].state,
+            lanes[i],
+        )
+        for i in live
+    ]
+    outs = [None] * len(stations)
+    for i, (s, d, ok, used) in zip(live, fifo_servers(chunks), strict=True):
+        st, b = stations[i], batches[i]
+        assert b is not None
+        st.service.advance(used)  # type: ignore[union-attr]
+        if ok.all():
+            _count_arrivals(st, b.t, b.t)
+            st.stats.served(b.t, s, d, t1)
+            outs[i] = Batch(d, b.births(), b.path, b.key)
         else:
             a = b.t[ok]
-            stats.arrivals(b.t, a.size - int(np.searchsorted(a, stats.warmup, side="left")))
-            stats.served(a, s[ok], d[ok], t1)
-            out = b.take(ok)
-            out = Batch(d[ok], out.births(), out.path, out.key)
-        outs.append(out)
+            _count_arrivals(st, b.t, a)
+            st.stats.served(a, s[ok], d[ok], t1)
+            kept = b.take(ok)
+            outs[i] = Batch(d[ok], kept.births(), kept.path, kept.key)
     return outs
+
+
+def _count_arrivals(st: Station, arrived: F, accepted: F) -> None:
+    warmup = st.stats.warmup
+    st.stats.arrivals(arrived, accepted.size - int(np.searchsorted(accepted, warmup, side="left")))
 
 
 def _release(rep: ReplicationState, st: Station, out: Batch, t1: float) -> None:

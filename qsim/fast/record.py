@@ -21,11 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qsim.fast._jit import compiled
+from qsim.fast.lindley import LindleyState
 from qsim.fast.values import Values
+from qsim.fast.window import lindley_window, record_window
 
 __all__ = ["SERIES_POINTS", "QueueStats"]
 
 F = NDArray[np.float64]
+I64 = NDArray[np.int64]
 SERIES_POINTS = 400
 
 
@@ -65,27 +68,48 @@ class QueueStats:
         """Accepted messages of a chunk: arrival, start and departure times (seconds)."""
         if a.size == 0:
             return
-        n = a.size
+        w, r, rooms = self._rooms(a.size)
+        self._take(record_window(a, s, d, self.warmup, self.duration, w, r), w, r, rooms)
+        if self.mode == "shared":
+            self._count_ready(a, s, window_end)
+
+    def served_lindley(
+        self, a: F, svc: F, state: LindleyState, lane: I64 | None, window_end: float
+    ) -> tuple[F, F]:
+        """Accepted messages of a chunk at single-server FIFO lanes, given arrival and
+        service times (seconds): runs the Lindley recursion and records, in one pass;
+        returns the start and departure times."""
+        w, r, rooms = self._rooms(a.size)
+        s, d, tot = lindley_window(a, svc, state, lane, self.warmup, self.duration, w, r)
+        if a.size:
+            self._take(tot, w, r, rooms)
+            if self.mode == "shared":
+                self._count_ready(a, s, window_end)
+        return s, d
+
+    def _rooms(self, n: int) -> tuple[F, F, tuple[F | None, F | None]]:
         # Waits and responses are written straight into the streams' buffers when they fit.
         w_room, r_room = self.wait.reserve(n), self.response.reserve(n)
         w = np.empty(n) if w_room is None else w_room
         r = np.empty(n) if r_room is None else r_room
-        nw, nr, tot = window_stats(a, s, d, self.warmup, self.duration, w, r)
+        return w, r, (w_room, r_room)
+
+    def _take(self, tot: F, w: F, r: F, rooms: tuple[F | None, F | None]) -> None:
+        nw, nr = int(tot[0]), int(tot[1])
         for stream, room, x, k, total, top in (
-            (self.wait, w_room, w, nw, tot[0], tot[2]),
-            (self.response, r_room, r, nr, tot[1], tot[3]),
+            (self.wait, rooms[0], w, nw, tot[2], tot[4]),
+            (self.response, rooms[1], r, nr, tot[3], tot[5]),
         ):
             if room is None:
-                stream.add(x[:k], total, top)
+                stream.add(x[:k], float(total), float(top))
             else:
-                stream.commit(k, total, top)
-        self.completed += int(tot[4])
+                stream.commit(k, float(total), float(top))
+        self.completed += int(tot[6])
         if self.mode == "shared":
-            self.ready_area += tot[5]
-            self._count_ready(a, s, window_end)
+            self.ready_area += float(tot[7])
         else:
-            self.buffered_area += tot[5]
-        self.busy_area += tot[6]
+            self.buffered_area += float(tot[7])
+        self.busy_area += float(tot[8])
 
     def held(self, a: F) -> None:
         """Accepted arrivals of a queue without consumers: they stay ready."""
@@ -99,8 +123,10 @@ class QueueStats:
         self._ready += np.searchsorted(a, self._times, side="right")
         self._ready -= np.searchsorted(s, self._times, side="right")
         self.ready_peak = max(self.ready_peak, ready_peak(a, s, self._tail, self.warmup))
-        tail = np.concatenate((self._tail, s)) if self._tail.size else s
-        self._tail = tail[np.searchsorted(tail, window_end, side="right") :]
+        # FIFO starts are sorted and the tail's come first: cut each, then join the rests.
+        late = s[np.searchsorted(s, window_end, side="right") :]
+        old = self._tail[np.searchsorted(self._tail, window_end, side="right") :]
+        self._tail = np.concatenate((old, late)) if old.size else late
 
     # ---- results --------------------------------------------------------------------
     @property
@@ -111,47 +137,6 @@ class QueueStats:
     @property
     def ready_max(self) -> int:
         return max(self.ready_peak, int(self._ready[-1]))
-
-
-def window_stats(
-    a: F, s: F, d: F, warmup: float, end: float, w: F, r: F
-) -> tuple[int, int, list[float]]:
-    """What a chunk of served messages adds to the statistics.
-
-    Writes into ``w`` the waits (``s - a``) of the messages that arrived at or after
-    ``warmup`` and started before ``end`` (``nw`` of them), into ``r`` the responses
-    (``d - a``) of those that finished before ``end`` (``nr``), and returns
-    ``nw, nr, [sum of waits, sum of responses, max wait, max response, completions in
-    [warmup, end), waiting area, busy area]``, the areas being the lengths of [a, s)
-    and [s, d) clipped to [warmup, end).
-    """
-    n = a.size
-    if a[0] >= warmup and d.max() < end:
-        # NOTE: every window but the two holding the warm-up and the end takes this
-        # path: whole-array operations, no masks.
-        ww, rr = np.subtract(s, a, out=w[:n]), np.subtract(d, a, out=r[:n])
-        sw, sr = float(ww.sum()), float(rr.sum())
-        return n, n, [sw, sr, float(ww.max()), float(rr.max()), float(n), sw, sr - sw]
-    late = a >= warmup
-    wk = (s - a)[late & (s < end)]
-    rk = (d - a)[late & (d < end)]
-    nw, nr = wk.size, rk.size
-    w[:nw], r[:nr] = wk, rk
-    waiting = np.minimum(s, end) - np.maximum(a, warmup)
-    busy = np.minimum(d, end) - np.maximum(s, warmup)
-    return (
-        nw,
-        nr,
-        [
-            float(wk.sum()),
-            float(rk.sum()),
-            float(wk.max()) if nw else 0.0,
-            float(rk.max()) if nr else 0.0,
-            float(np.count_nonzero((d >= warmup) & (d < end))),
-            float(waiting[waiting > 0].sum()),
-            float(busy[busy > 0].sum()),
-        ],
-    )
 
 
 def ready_peak(a: F, s: F, tail: F, warmup: float) -> int:
