@@ -68,9 +68,7 @@ def _check(arr: np.ndarray, bad: np.ndarray, *, name: str, func: str, allowed: s
         raise InvalidArgumentError(argument_message(name, func, allowed, got, where))
 
 
-def positive(
-    value: ArrayLike, *, name: str, func: str, allow_inf: bool = False
-) -> FloatArray:
+def positive(value: ArrayLike, *, name: str, func: str, allow_inf: bool = False) -> FloatArray:
     """A finite (or, with ``allow_inf``, possibly infinite) value > 0."""
     arr = as_float(value, name=name, func=func)
     bad = ~(arr > 0) | (np.isinf(arr) if not allow_inf else np.zeros(arr.shape, bool))
@@ -135,5 +133,3 @@ def scalar_or_array(x: np.ndarray) -> np.ndarray | float | bool:
             return x.item()  # type: ignore[no-any-return]
         return x
     return x
-
-

@@ -40,7 +40,9 @@ FORBIDDEN = {("qsim.sim", "qsim.fast"), ("qsim.fast", "qsim.sim")}
 
 
 def layer_of(module: str) -> tuple[str, int] | None:
-    best = max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len, default=None)
+    best = max(
+        (p for p in LAYERS if module == p or module.startswith(p + ".")), key=len, default=None
+    )
     return None if best is None else (best, LAYERS[best])
 
 
@@ -75,7 +77,9 @@ def test_module_imports_only_lower_layers(name: str, path: Path) -> None:
         theirs = layer_of(target)
         if theirs is None or theirs[0] == mine[0]:
             continue
-        assert theirs[1] <= mine[1], f"{name} (layer {mine[1]}) imports {target} (layer {theirs[1]})"
+        assert theirs[1] <= mine[1], (
+            f"{name} (layer {mine[1]}) imports {target} (layer {theirs[1]})"
+        )
         assert (mine[0], theirs[0]) not in FORBIDDEN, f"{name} imports {target}"
 
 

@@ -16,7 +16,8 @@ runner = CliRunner()
 def test_solve_prints_a_table_with_quantiles() -> None:
     """`qsim solve mmc` with units prints the metrics and the requested percentiles."""
     r = runner.invoke(
-        app, ["solve", "mmc", "--arrival-rate", "1200/s", "--service-mean", "20ms", "--servers", "30"]
+        app,
+        ["solve", "mmc", "--arrival-rate", "1200/s", "--service-mean", "20ms", "--servers", "30"],
     )
     assert r.exit_code == 0, r.output
     assert "mmc (exact)" in r.output
@@ -50,15 +51,24 @@ def test_unstable_says_unstable_and_shows_utilization() -> None:
     ("args", "message"),
     [
         # a solver argument out of its domain
-        (["solve", "mmc", "-l", "5", "--service-rate", "1", "--servers", "0"], "'servers' argument of mmc must be an integer >= 1. Got 0"),
+        (
+            ["solve", "mmc", "-l", "5", "--service-rate", "1", "--servers", "0"],
+            "'servers' argument of mmc must be an integer >= 1. Got 0",
+        ),
         # a unit that does not parse
         (["solve", "mm1", "-l", "5fast", "--service-rate", "1"], "'--arrival-rate'"),
         # an option the model does not use
-        (["solve", "mm1", "-l", "5", "--service-rate", "1", "--capacity", "3"], "--capacity is not used by model 'mm1'"),
+        (
+            ["solve", "mm1", "-l", "5", "--service-rate", "1", "--capacity", "3"],
+            "--capacity is not used by model 'mm1'",
+        ),
         # an unknown model
         (["solve", "mm9", "-l", "5"], "unknown model 'mm9'"),
         # quantiles outside (0, 1)
-        (["solve", "mm1", "-l", "1", "--service-rate", "2", "-q", "0.5,1.5"], "--quantiles must be"),
+        (
+            ["solve", "mm1", "-l", "1", "--service-rate", "2", "-q", "0.5,1.5"],
+            "--quantiles must be",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
@@ -114,7 +124,15 @@ def test_run_table_json_and_out(tmp_path: Path) -> None:
     # FIFO queue, static dispatch, no failures: auto picks the fast engine and says why
     assert data["engine"] == "fast" and data["reason"].startswith("auto")
     q = data["queues"]["task_queue"]
-    for key in ("throughput", "utilization", "wait_mean", "wait_p99", "response_p95", "queue_length_mean", "loss_rate"):
+    for key in (
+        "throughput",
+        "utilization",
+        "wait_mean",
+        "wait_p99",
+        "response_p95",
+        "queue_length_mean",
+        "loss_rate",
+    ):
         assert set(q[key]) == {"value", "ci_low", "ci_high"}, key
     assert (tmp_path / "out" / "summary.csv").exists()
     assert (tmp_path / "out" / "summary.json").exists()

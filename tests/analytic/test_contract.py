@@ -36,16 +36,40 @@ SOLVERS: dict[str, tuple[Solver, bool, bool]] = {
     # name: (solver, unbounded (instability possible), uses servers)
     "mm1": (lambda l, m, c: mm1(arrival_rate=l, service_rate=m), True, False),
     "mmc": (lambda l, m, c: mmc(arrival_rate=l, service_rate=m, servers=c), True, True),
-    "mmck": (lambda l, m, c: mmck(arrival_rate=l, service_rate=m, servers=c, capacity=c + 15), False, True),
+    "mmck": (
+        lambda l, m, c: mmck(arrival_rate=l, service_rate=m, servers=c, capacity=c + 15),
+        False,
+        True,
+    ),
     "mm1k": (lambda l, m, c: mm1k(arrival_rate=l, service_rate=m, capacity=12), False, False),
     "mmcc": (lambda l, m, c: mmcc(arrival_rate=l, service_rate=m, servers=c), False, True),
     "mminf": (lambda l, m, c: mminf(arrival_rate=l, service_rate=m), False, False),
     "mg1": (lambda l, m, c: mg1(arrival_rate=l, service_mean=1 / m, service_scv=2.5), True, False),
     "md1": (lambda l, m, c: md1(arrival_rate=l, service_rate=m), True, False),
-    "gg1": (lambda l, m, c: gg1_kingman(arrival_rate=l, arrival_scv=1.7, service_rate=m, service_scv=0.6), True, False),
-    "ggc": (lambda l, m, c: ggc_allen_cunneen(arrival_rate=l, servers=c, arrival_scv=0.8, service_scv=1.9, service_rate=m), True, True),
-    "mgc": (lambda l, m, c: mgc(arrival_rate=l, servers=c, service_scv=0.4, service_rate=m), True, True),
-    "erlang_a": (lambda l, m, c: erlang_a(arrival_rate=l, servers=c, service_rate=m, patience_mean=5 / m), False, True),
+    "gg1": (
+        lambda l, m, c: gg1_kingman(
+            arrival_rate=l, arrival_scv=1.7, service_rate=m, service_scv=0.6
+        ),
+        True,
+        False,
+    ),
+    "ggc": (
+        lambda l, m, c: ggc_allen_cunneen(
+            arrival_rate=l, servers=c, arrival_scv=0.8, service_scv=1.9, service_rate=m
+        ),
+        True,
+        True,
+    ),
+    "mgc": (
+        lambda l, m, c: mgc(arrival_rate=l, servers=c, service_scv=0.4, service_rate=m),
+        True,
+        True,
+    ),
+    "erlang_a": (
+        lambda l, m, c: erlang_a(arrival_rate=l, servers=c, service_rate=m, patience_mean=5 / m),
+        False,
+        True,
+    ),
 }
 NAMES = sorted(SOLVERS)
 
@@ -135,5 +159,7 @@ def test_limits_tie_the_models_together(rho: float, mu: float, c: int) -> None:
     assert mg1(arrival_rate=rho * mu, service_mean=1 / mu, service_scv=1.0).Wq == pytest.approx(
         mm1(arrival_rate=rho * mu, service_rate=mu).Wq, rel=1e-12
     )
-    ac = ggc_allen_cunneen(arrival_rate=lam, servers=c, arrival_scv=1.0, service_scv=1.0, service_rate=mu)
+    ac = ggc_allen_cunneen(
+        arrival_rate=lam, servers=c, arrival_scv=1.0, service_scv=1.0, service_rate=mu
+    )
     assert ac.Wq == pytest.approx(ref.Wq, rel=1e-12, abs=1e-300)

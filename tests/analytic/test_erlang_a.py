@@ -18,9 +18,7 @@ from qsim.errors import InvalidArgumentError
 from tests.reference.ref_erlang_a import erlang_a_chain, poisson_tail
 from tests.reference.ref_mdc import erlang_c
 
-REF = json.loads(
-    (Path(__file__).parents[1] / "reference" / "erlang_a_mpmath_ref.json").read_text()
-)
+REF = json.loads((Path(__file__).parents[1] / "reference" / "erlang_a_mpmath_ref.json").read_text())
 FIELDS = ("p_wait", "Lq", "L", "Wq", "throughput", "p_abandon", "Wq_served")
 REL = 1e-10
 
@@ -49,8 +47,10 @@ def test_matches_mpmath_chain(case: dict) -> None:
 
 def test_array_call_matches_scalar_calls() -> None:
     """One vectorised call over all reference rows gives the same numbers as the rows."""
-    cols = {k: np.array([c[k] for c in REF["cases"]]) for k in
-            ("arrival_rate", "servers", "service_rate", "abandonment_rate")}
+    cols = {
+        k: np.array([c[k] for c in REF["cases"]])
+        for k in ("arrival_rate", "servers", "service_rate", "abandonment_rate")
+    }
     m = erlang_a(**cols)
     for name in FIELDS:
         np.testing.assert_allclose(
@@ -137,9 +137,11 @@ def test_littles_law_and_flow_balance(load: float, c: int, th: float) -> None:
 @given(load=loads, c=servers, th=thetas)
 def test_abandonment_monotone(load: float, c: int, th: float) -> None:
     """P(abandon) grows with load and impatience and shrinks with one more server."""
+
     def pa(lam: float, k: int, theta: float) -> float:
-        return erlang_a(arrival_rate=lam, servers=k, service_rate=1.0,
-                        abandonment_rate=theta).p_abandon
+        return erlang_a(
+            arrival_rate=lam, servers=k, service_rate=1.0, abandonment_rate=theta
+        ).p_abandon
 
     lam = load * c
     base = pa(lam, c, th)
@@ -176,8 +178,9 @@ def test_patience_mean_equals_abandonment_rate() -> None:
 
 def test_broadcasting_grid() -> None:
     """A column of loads against a row of patience means gives the grid of scalar calls."""
-    m = erlang_a(arrival_rate=[[5.0], [15.0]], servers=10, service_rate=1.0,
-                 patience_mean=[0.5, 5.0, 50.0])
+    m = erlang_a(
+        arrival_rate=[[5.0], [15.0]], servers=10, service_rate=1.0, patience_mean=[0.5, 5.0, 50.0]
+    )
     assert m.p_abandon.shape == (2, 3)
     one = erlang_a(arrival_rate=15.0, servers=10, service_rate=1.0, patience_mean=5.0)
     assert m.p_abandon[1, 1] == pytest.approx(one.p_abandon, rel=1e-14)
@@ -194,11 +197,16 @@ def test_quantiles_are_not_offered() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"abandonment_rate": 0.0}, r"The 'abandonment_rate' argument of erlang_a must be a "
-                                    r"number > 0 and finite\. Got 0\.0 instead\."),
+        (
+            {"abandonment_rate": 0.0},
+            r"The 'abandonment_rate' argument of erlang_a must be a "
+            r"number > 0 and finite\. Got 0\.0 instead\.",
+        ),
         ({"abandonment_rate": -1.0}, "'abandonment_rate' argument of erlang_a"),
-        ({"abandonment_rate": None, "patience_mean": math.inf},
-         "'patience_mean' argument of erlang_a must be a number > 0 and finite"),
+        (
+            {"abandonment_rate": None, "patience_mean": math.inf},
+            "'patience_mean' argument of erlang_a must be a number > 0 and finite",
+        ),
         ({"abandonment_rate": None}, "exactly one of 'abandonment_rate'.*Got neither"),
         ({"patience_mean": 3.0}, "exactly one of 'abandonment_rate'.*Got both"),
         ({"servers": 0}, r"The 'servers' argument of erlang_a must be an integer >= 1\. Got 0"),

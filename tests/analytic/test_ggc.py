@@ -128,8 +128,9 @@ def test_kingman_formula(lam: float, mu: float, ca: float, cs: float) -> None:
 def test_allen_cunneen_is_exact_for_mmc(lam: float, c: int) -> None:
     """With ca^2 = cs^2 = 1 Allen-Cunneen is M/M/c: Wq = C / (c mu - lambda), P(wait) = C."""
     C = erlang_c(c, lam)
-    m = ggc_allen_cunneen(arrival_rate=lam, servers=c, arrival_scv=1, service_scv=1,
-                          service_rate=1.0)
+    m = ggc_allen_cunneen(
+        arrival_rate=lam, servers=c, arrival_scv=1, service_scv=1, service_rate=1.0
+    )
     assert m.p_wait == pytest.approx(float(C), rel=REL)
     assert m.Wq == pytest.approx(float(C / (c - mp.mpf(lam))), rel=REL)
     for method in ("allen-cunneen", "cosmetatos"):
@@ -148,8 +149,9 @@ def test_allen_cunneen_formula(lam: float, c: int, ca: float, cs: float) -> None
     """Wq = C(c, a) / (c mu - lambda) (ca^2 + cs^2) / 2 with a 40-digit Erlang C."""
     C = erlang_c(c, lam / 2.0)
     Wq = C / (c * 2 - mp.mpf(lam)) * (ca + cs) / 2
-    m = ggc_allen_cunneen(arrival_rate=lam, servers=c, arrival_scv=ca, service_scv=cs,
-                          service_mean=0.5)
+    m = ggc_allen_cunneen(
+        arrival_rate=lam, servers=c, arrival_scv=ca, service_scv=cs, service_mean=0.5
+    )
     assert m.Wq == pytest.approx(float(Wq), rel=REL)
     assert m.p_wait == pytest.approx(float(C), rel=REL)
     assert m.method == "approx: Allen-Cunneen"
@@ -213,8 +215,7 @@ def test_allen_cunneen_overestimates_hyperexponential(case: dict) -> None:
 
 def test_wait_law_mean_is_wq() -> None:
     """The approximate wait law integrates to the approximated mean wait."""
-    m = mgc(arrival_rate=8.0, servers=10, service_scv=0.3, service_mean=1.0,
-            method="cosmetatos")
+    m = mgc(arrival_rate=8.0, servers=10, service_scv=0.3, service_mean=1.0, method="cosmetatos")
     mean, _ = integrate.quad(lambda t: m.wait_tail(t), 0, np.inf)
     assert mean == pytest.approx(m.Wq, rel=1e-8)
     assert "approx" in m.quantile_method
@@ -241,8 +242,9 @@ def test_wait_quantile_inverts_wait_tail(func, kwargs) -> None:  # type: ignore[
 
 def test_response_law_is_not_guessed() -> None:
     """Response quantiles and tails raise: they need the whole service distribution."""
-    m = ggc_allen_cunneen(arrival_rate=1.0, servers=2, arrival_scv=1.0, service_scv=0.5,
-                          service_rate=1.0)
+    m = ggc_allen_cunneen(
+        arrival_rate=1.0, servers=2, arrival_scv=1.0, service_scv=0.5, service_rate=1.0
+    )
     with pytest.raises(NotImplementedError, match="needs the whole service-time distribution"):
         m.response_quantile(0.99)
     with pytest.raises(NotImplementedError, match="response_tail"):
@@ -253,8 +255,9 @@ def test_no_variability_means_no_wait() -> None:
     """D/D/1 and D/D/c (both scv 0) never wait: Wq = 0, P(wait) = 0, quantiles 0."""
     m = gg1_kingman(arrival_rate=0.9, arrival_scv=0, service_rate=1.0, service_scv=0)
     assert (m.Wq, m.p_wait, m.wait_quantile(0.999), m.wait_tail(0.0)) == (0.0, 0.0, 0.0, 0.0)
-    g = ggc_allen_cunneen(arrival_rate=1.8, servers=2, arrival_scv=0, service_scv=0,
-                          service_rate=1.0)
+    g = ggc_allen_cunneen(
+        arrival_rate=1.8, servers=2, arrival_scv=0, service_scv=0, service_rate=1.0
+    )
     assert (g.Wq, g.p_wait) == (0.0, 0.0)
 
 
@@ -286,8 +289,7 @@ def test_broadcasts_over_grids() -> None:
     cs = np.array([0.0, 0.5, 1.0, 4.0])
     m = mgc(arrival_rate=lam, servers=4, service_scv=cs, service_rate=1.0, method="cosmetatos")
     assert m.Wq.shape == (3, 4)
-    one = mgc(arrival_rate=2.0, servers=4, service_scv=4.0, service_rate=1.0,
-              method="cosmetatos")
+    one = mgc(arrival_rate=2.0, servers=4, service_scv=4.0, service_rate=1.0, method="cosmetatos")
     assert m.Wq[1, 3] == one.Wq
 
 
@@ -301,8 +303,9 @@ def test_littles_law(rho: float, c: int, ca: float, cs: float) -> None:
     """L = lambda W and Lq = lambda Wq for every approximation."""
     lam = rho * c * 2.0
     for m in (
-        ggc_allen_cunneen(arrival_rate=lam, servers=c, arrival_scv=ca, service_scv=cs,
-                          service_rate=2.0),
+        ggc_allen_cunneen(
+            arrival_rate=lam, servers=c, arrival_scv=ca, service_scv=cs, service_rate=2.0
+        ),
         mgc(arrival_rate=lam, servers=c, service_scv=cs, service_rate=2.0, method="cosmetatos"),
     ):
         assert m.L == pytest.approx(lam * m.W, rel=1e-12)
@@ -314,9 +317,11 @@ def test_allen_cunneen_monotone_in_load_and_servers(
     rho: float, c: int, ca: float, cs: float
 ) -> None:
     """Allen-Cunneen's wait grows with the load and shrinks with another server."""
+
     def wq(lam: float, k: int) -> float:
-        return ggc_allen_cunneen(arrival_rate=lam, servers=k, arrival_scv=ca, service_scv=cs,
-                                 service_rate=1.0).Wq
+        return ggc_allen_cunneen(
+            arrival_rate=lam, servers=k, arrival_scv=ca, service_scv=cs, service_rate=1.0
+        ).Wq
 
     lam = rho * c
     assert wq(lam * 1.01, c) >= wq(lam, c)
@@ -338,14 +343,20 @@ def test_cosmetatos_never_below_allen_cunneen(rho: float, c: int, cs: float) -> 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"service_scv": -0.5}, r"The 'service_scv' argument of mgc must be a finite number "
-                                r">= 0\. Got -0\.5 instead\."),
+        (
+            {"service_scv": -0.5},
+            r"The 'service_scv' argument of mgc must be a finite number "
+            r">= 0\. Got -0\.5 instead\.",
+        ),
         ({"service_scv": float("nan")}, "'service_scv' argument of mgc"),
         ({"servers": 0}, r"The 'servers' argument of mgc must be an integer >= 1\. Got 0"),
         ({"servers": 2.5}, r"'servers' argument of mgc must be an integer >= 1\. Got 2\.5"),
         ({"arrival_rate": -1.0}, "'arrival_rate' argument of mgc"),
-        ({"method": "whitt"}, r"The 'method' argument of mgc must be one of 'allen-cunneen', "
-                              r"'cosmetatos'\. Got 'whitt' instead\."),
+        (
+            {"method": "whitt"},
+            r"The 'method' argument of mgc must be one of 'allen-cunneen', "
+            r"'cosmetatos'\. Got 'whitt' instead\.",
+        ),
         ({"service_mean": 1.0}, "exactly one of 'service_rate'"),  # both given
         ({"arrival_rate": [1.0, 2.0], "servers": [1, 2, 3]}, "must broadcast to one shape"),
     ],

@@ -115,13 +115,25 @@ def test_max_arrival_rate_blocking_and_arrays() -> None:
         # no target at all
         (dict(arrival_rate=1.0, service_rate=1.0), r"needs at least one target"),
         # below the mean service time: no staffing can reach it
-        (dict(arrival_rate=1.0, service_rate=1.0, max_mean_response=0.5), r"'max_mean_response' argument of min_servers must be > 1 s"),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, max_mean_response=0.5),
+            r"'max_mean_response' argument of min_servers must be > 1 s",
+        ),
         # p99 of the service alone is ln(100) = 4.6 s
-        (dict(arrival_rate=1.0, service_rate=1.0, max_response_quantile=4.0), r"must be > 4\.60517 s"),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, max_response_quantile=4.0),
+            r"must be > 4\.60517 s",
+        ),
         # probability out of range
-        (dict(arrival_rate=1.0, service_rate=1.0, max_wait_probability=1.5), r"'max_wait_probability' .* probability in \(0, 1\)"),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, max_wait_probability=1.5),
+            r"'max_wait_probability' .* probability in \(0, 1\)",
+        ),
         # loss and delay targets together
-        (dict(arrival_rate=1.0, service_rate=1.0, max_blocking=0.1, max_mean_wait=1.0), r"cannot combine"),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, max_blocking=0.1, max_mean_wait=1.0),
+            r"cannot combine",
+        ),
     ],
 )
 def test_bad_targets(kwargs: dict, message: str) -> None:

@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from qsim.analytic import erlang_b, erlang_c, mm1, mmc
 from qsim.errors import InvalidArgumentError
 
-REF = json.loads(
-    (Path(__file__).parents[1] / "reference" / "mmc_mpmath_ref.json").read_text()
-)
+REF = json.loads((Path(__file__).parents[1] / "reference" / "mmc_mpmath_ref.json").read_text())
 MU = float(REF["mu"])
 STABLE = [c for c in REF["cases"] if "erlang_c" in c]
 LOSS = [c for c in REF["cases"] if "erlang_c" not in c]
@@ -129,17 +127,35 @@ def test_service_mean_equals_service_rate() -> None:
     ("kwargs", "message"),
     [
         # one row per kind of bad input
-        (dict(arrival_rate=-1.0, service_rate=1.0, servers=1), r"'arrival_rate' argument of mmc must be a finite number >= 0\. Got -1\.0"),
+        (
+            dict(arrival_rate=-1.0, service_rate=1.0, servers=1),
+            r"'arrival_rate' argument of mmc must be a finite number >= 0\. Got -1\.0",
+        ),
         (dict(arrival_rate=np.nan, service_rate=1.0, servers=1), r"'arrival_rate' .* Got nan"),
-        (dict(arrival_rate=1.0, service_rate=0.0, servers=1), r"'service_rate' argument of mmc must be a number > 0 and finite\. Got 0\.0"),
+        (
+            dict(arrival_rate=1.0, service_rate=0.0, servers=1),
+            r"'service_rate' argument of mmc must be a number > 0 and finite\. Got 0\.0",
+        ),
         (dict(arrival_rate=1.0, service_rate=np.inf, servers=1), r"'service_rate' .* Got inf"),
-        (dict(arrival_rate=1.0, service_rate=1.0, servers=0), r"'servers' argument of mmc must be an integer >= 1\. Got 0"),
-        (dict(arrival_rate=1.0, service_rate=1.0, servers=2.5), r"'servers' .* integer >= 1\. Got 2\.5"),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, servers=0),
+            r"'servers' argument of mmc must be an integer >= 1\. Got 0",
+        ),
+        (
+            dict(arrival_rate=1.0, service_rate=1.0, servers=2.5),
+            r"'servers' .* integer >= 1\. Got 2\.5",
+        ),
         (dict(arrival_rate=1.0, service_rate=1.0, servers=[1, 0, 3]), r"Got 0 at index 1"),
-        (dict(arrival_rate=[1.0, 2.0], service_rate=1.0, servers=[1, 2, 3]), r"must broadcast .*arrival_rate\(2,\).*servers\(3,\)"),
+        (
+            dict(arrival_rate=[1.0, 2.0], service_rate=1.0, servers=[1, 2, 3]),
+            r"must broadcast .*arrival_rate\(2,\).*servers\(3,\)",
+        ),
         (dict(arrival_rate=1.0, servers=1), r"exactly one of 'service_rate'.*Got neither"),
         (dict(arrival_rate=1.0, servers=1, service_rate=1.0, service_mean=1.0), r"Got both"),
-        (dict(arrival_rate="fast", service_rate=1.0, servers=1), r"'arrival_rate' argument of mmc must be a real number"),
+        (
+            dict(arrival_rate="fast", service_rate=1.0, servers=1),
+            r"'arrival_rate' argument of mmc must be a real number",
+        ),
     ],
 )
 def test_bad_input_names_function_parameter_value(kwargs: dict, message: str) -> None:

@@ -47,7 +47,10 @@ def main() -> None:
         lam, theta = load * c * MU, th * MU
         r = erlang_a_chain(lam, MU, c, theta)
         row: dict[str, object] = {
-            "servers": c, "arrival_rate": lam, "service_rate": MU, "abandonment_rate": theta,
+            "servers": c,
+            "arrival_rate": lam,
+            "service_rate": MU,
+            "abandonment_rate": theta,
         }
         row.update({k: mp.nstr(r[k], 25) for k in FIELDS})
         rows.append(row)

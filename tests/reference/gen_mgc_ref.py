@@ -32,24 +32,40 @@ def main() -> None:
         for rho in MDC_RHOS:
             lam = mp.mpf(rho) * c
             r = mdc_roots(lam, 1.0, c)
-            cases.append({
-                "model": "M/D/c", "service_scv": 0.0, "servers": c, "rho": rho,
-                "arrival_rate": mp.nstr(lam, 30), "Wq": mp.nstr(r["Wq"], 25),
-                "p_wait": mp.nstr(r["p_wait"], 25), "digits": 25,
-            })
-    for name, scv, phases in (("M/E2/c", 0.5, erlang_phases(2, 1.0)),
-                              ("M/H2/c", 2.0, h2_phases(2.0, 1.0))):
+            cases.append(
+                {
+                    "model": "M/D/c",
+                    "service_scv": 0.0,
+                    "servers": c,
+                    "rho": rho,
+                    "arrival_rate": mp.nstr(lam, 30),
+                    "Wq": mp.nstr(r["Wq"], 25),
+                    "p_wait": mp.nstr(r["p_wait"], 25),
+                    "digits": 25,
+                }
+            )
+    for name, scv, phases in (
+        ("M/E2/c", 0.5, erlang_phases(2, 1.0)),
+        ("M/H2/c", 2.0, h2_phases(2.0, 1.0)),
+    ):
         for c in PH_SERVERS:
             for rho in PH_RHOS:
                 lam = float(rho) * c
                 qmax = int(40 * (1 + scv) / (1 - float(rho)))
                 r = mphc(lam, *phases, c, qmax)
                 assert abs(r["edge_mass"]) < 1e-14, (name, c, rho, r["edge_mass"])
-                cases.append({
-                    "model": name, "service_scv": scv, "servers": c, "rho": rho,
-                    "arrival_rate": repr(lam), "Wq": repr(r["Wq"]),
-                    "p_wait": repr(r["p_wait"]), "digits": 9,
-                })
+                cases.append(
+                    {
+                        "model": name,
+                        "service_scv": scv,
+                        "servers": c,
+                        "rho": rho,
+                        "arrival_rate": repr(lam),
+                        "Wq": repr(r["Wq"]),
+                        "p_wait": repr(r["p_wait"]),
+                        "digits": 9,
+                    }
+                )
     OUT.write_text(json.dumps({"service_mean": 1.0, "cases": cases}, indent=1) + "\n")
     print(f"wrote {len(cases)} cases to {OUT}")
 

@@ -116,5 +116,3 @@ def mdc_chain(lam: float, D: float, c: int, tol: float = 1e-13) -> dict[str, flo
 def mdc_wq(lam: float, D: float, c: int) -> float:
     """Exact M/D/c mean wait (seconds), from :func:`mdc_roots`."""
     return float(mdc_roots(lam, D, c)["Wq"])
-
-
