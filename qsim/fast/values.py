@@ -142,7 +142,7 @@ class Values:
             if self._exact:
                 if self._buf is None:
                     raise ValueError("the values were released before these quantiles")
-                found = order_statistics(self.values(), missing)
+                found = order_statistics(self.values(), missing, self.max)
             else:
                 found = self._histogram_ranks(missing)
             self._known.update(zip(missing.tolist(), found.tolist(), strict=True))
@@ -213,8 +213,9 @@ def _count_loop(x, counts):  # pragma: no cover
         counts[k if k > 0 else 0] += 1
 
 
-def order_statistics(x: F, ranks: NDArray[np.int64]) -> F:
-    """The exact order statistics ``sorted(x)[ranks]`` of non-negative ``x``.
+def order_statistics(x: F, ranks: NDArray[np.int64], largest: float | None = None) -> F:
+    """The exact order statistics ``sorted(x)[ranks]`` of non-negative ``x``
+    (``largest``: ``x.max()``, when the caller knows it).
 
     >>> order_statistics(np.array([3.0, 0.0, 2.0, 1.0]), np.array([0, 2]))
     array([0., 2.])
@@ -223,7 +224,7 @@ def order_statistics(x: F, ranks: NDArray[np.int64]) -> F:
     jit = compiled(_select_loop)
     if jit is None or x.size < 64:
         return np.partition(x, ranks)[ranks]
-    top = np.array(x.max()).view(np.int64)
+    top = np.array(x.max() if largest is None else largest, dtype=np.float64).view(np.int64)
     return jit(x, np.sort(ranks), top)[np.argsort(np.argsort(ranks))]
 
 

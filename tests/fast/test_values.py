@@ -47,6 +47,22 @@ def test_order_statistics_twins_identical() -> None:
     assert np.array_equal(out["numpy"], np.sort(x)[ranks])
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 6, 12, 40])
+def test_order_statistics_any_rank_set(count: int) -> None:
+    """Any set of ranks (few: gathered by bit ranges; many: by the bucket table), with
+    ranks among the zeros, the tiny positives of bucket 0 and the largest values; the
+    maximum given by the caller or found."""
+    x = sample(50_000, 0.2, count)
+    x[100:140] = 2.0**-45  # more positives below the smallest bucket
+    rng = np.random.default_rng(count)
+    ranks = rng.choice(x.size, size=count, replace=False)
+    ranks[0] = np.count_nonzero(x == 0.0) + 5  # bucket 0: a tiny positive
+    srt = np.sort(x)
+    with use_backend("numba"):
+        assert np.array_equal(order_statistics(x, ranks), srt[ranks])
+        assert np.array_equal(order_statistics(x, ranks, float(x.max())), srt[ranks])
+
+
 def test_histogram_beyond_cap_within_relative_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Beyond the cap, quantiles come from the log-linear histogram, within 2^-9 relative."""
     monkeypatch.setattr(values_mod, "EXACT_CAP", 10_000)
