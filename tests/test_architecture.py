@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,25 @@ def test_nothing_imports_cli() -> None:
         if name in ("qsim.cli", "qsim.__main__"):
             continue
         assert "qsim.cli" not in imports(path), name
+
+
+# Heavy modules that the entry points load only where a function needs them.
+_LAZY = (
+    "scipy.stats",
+    "scipy.interpolate",
+    "scipy.optimize",
+    "scipy.linalg",
+    "scipy.sparse",
+    "scipy.fft",
+    "matplotlib",
+    "dask",
+)
+
+
+@pytest.mark.parametrize("entry", ["qsim", "qsim.engines", "qsim.cli"])
+def test_entry_points_import_no_heavy_modules(entry: str) -> None:
+    """Importing an entry point loads no scipy.stats/optimize/interpolate/linalg/sparse/fft,
+    matplotlib or dask: each costs tens of MB and is imported inside the function using it."""
+    code = f"import sys, {entry}; print(','.join(m for m in {_LAZY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import {entry} loaded {out.stdout.strip()}"

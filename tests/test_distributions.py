@@ -162,6 +162,17 @@ def test_same_seed_same_samples(dist: Distribution) -> None:
     assert np.all(dist.sample(1000, np.random.default_rng(3)) >= 0)
 
 
+@pytest.mark.parametrize("dist", ALL, ids=repr)
+def test_sample_into_equals_sample(dist: Distribution) -> None:
+    """sample_into fills a buffer with exactly the draws sample returns, and leaves the
+    generator where sample leaves it (engines mix the two on one stream)."""
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    out = np.full(4097, np.nan)
+    assert dist.sample_into(out, g1) is out
+    np.testing.assert_array_equal(out, dist.sample(4097, g2))
+    np.testing.assert_array_equal(dist.sample(7, g1), dist.sample(7, g2))
+
+
 def test_different_seeds_differ() -> None:
     """Two seeds give different draws (the generator is really used)."""
     d = Lognormal(mean=1.0, scv=1.0)

@@ -6,7 +6,8 @@
 * :class:`ElementwiseWaitLaw`: one scalar law per distinct queue of an array.
 
 Notation: S service time (mean m), rho = lambda m, R the stationary excess of S with
-cdf F_R(x) = E[min(S, x)] / m, and Wq the wait of an arriving message.
+cdf F_R(x) = E[min(S, x)] / m, and Wq the wait of an arriving message. scipy.optimize,
+scipy.fft and scipy.interpolate are imported where used: ``import qsim`` stays light.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special
-from scipy.fft import next_fast_len
-from scipy.interpolate import CubicSpline, PchipInterpolator
+from scipy import special
 
 from qsim.analytic._waits import WaitLaw
 from qsim.distributions import Deterministic, Distribution, Empirical
@@ -151,6 +150,8 @@ class NumericalMG1WaitLaw(WaitLaw):
         return 0.5 * full if abs(full - half) <= 0.01 * full else 0.0
 
     def _root(self, h: float, c: F) -> float:
+        from scipy import optimize
+
         pos = c > 0
         logc, x = np.log(c[pos]), (np.flatnonzero(pos) + 1) * h
         big = int(np.argmax(logc))
@@ -166,6 +167,8 @@ class NumericalMG1WaitLaw(WaitLaw):
     def _solve(self) -> dict[str, Any]:
         if self._sol is not None:
             return self._sol
+        from scipy.fft import next_fast_len
+
         dist, rho = self.dist, self.rho
         er = dist.mean * (1.0 + dist.scv) / 2.0
         h0 = min(er, self._body_scale()) / 24.0
@@ -217,6 +220,8 @@ class NumericalMG1WaitLaw(WaitLaw):
         """Romberg over the steps h, h/2, h/4 (the split-lattice error expands in h^2, h^4,
         ...), clipped into the bounds, as a cubic spline of the log tail plus the slope of
         its log-linear extrapolation."""
+        from scipy.interpolate import CubicSpline, PchipInterpolator
+
         est = (64.0 * r4 - 20.0 * r2 + r1) / 45.0
         est[0] = self.rho if kind == "w" else 1.0 - (1.0 - self.rho) * float(self.dist.cdf(0.0))
         if lo is not None and up is not None:

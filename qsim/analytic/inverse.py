@@ -17,6 +17,10 @@ Targets (any combination; all must hold):
 Every metric is monotone in the servers (non-increasing) and in the arrival rate
 (non-decreasing), so both questions are answered by a galloping search followed by
 bisection: O(log c) exact evaluations, never a scan from c = 1.
+
+A target counts as met when the metric is within a relative ``TARGET_RTOL`` (1e-12) of
+it: a configuration that meets a round target exactly (M/M/2 with lambda = mu = 1 has
+Wq = 1/3 s) must not lose to rounding in the last digit and cost a server.
 """
 
 from __future__ import annotations
@@ -140,28 +144,33 @@ def _unreachable(func: str, name: str, value: F, floor: F, what: str) -> None:
         )
 
 
+#: Relative slack within which a metric still meets its target (see the module docs).
+TARGET_RTOL = 1e-12
+
+
 def _violates(c: F, lam: F, mu: F, t: _Targets) -> B:
     """True where c servers miss some target at arrival rate lam (vectorised)."""
     a = lam / mu
     b = _special.erlang_b(c, a)
+    up = 1.0 + TARGET_RTOL
     if t.blocking is not None:
-        return b > t.blocking  # type: ignore[no-any-return]
+        return b > t.blocking * up  # type: ignore[no-any-return]
     stable = a < c
     theta = c * mu - lam
     with np.errstate(all="ignore"):
         C = np.where(stable, b / ((c - a) / c + (a / c) * b), 1.0)
         bad = ~stable
         if t.mean_wait is not None:
-            bad = bad | (C / theta > t.mean_wait)
+            bad = bad | (C / theta > t.mean_wait * up)
         if t.mean_response is not None:
-            bad = bad | (C / theta + 1.0 / mu > t.mean_response)
+            bad = bad | (C / theta + 1.0 / mu > t.mean_response * up)
         if t.wait_probability is not None:
-            bad = bad | (C * np.exp(-theta * t.wait_threshold) > t.wait_probability)
+            bad = bad | (C * np.exp(-theta * t.wait_threshold) > t.wait_probability * up)
         if t.wait_quantile is not None:
-            bad = bad | (C * np.exp(-theta * t.wait_quantile) > 1.0 - t.quantile)
+            bad = bad | (C * np.exp(-theta * t.wait_quantile) > (1.0 - t.quantile) * up)
         if t.response_quantile is not None:
             tail = exponential_response_tail(t.response_quantile, C, theta, mu)
-            bad = bad | (tail > 1.0 - t.quantile)
+            bad = bad | (tail > (1.0 - t.quantile) * up)
     return bad  # type: ignore[no-any-return]
 
 

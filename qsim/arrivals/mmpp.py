@@ -1,4 +1,7 @@
-"""Markov-modulated Poisson process (MMPP): bursty arrivals whose rate follows a CTMC."""
+"""Markov-modulated Poisson process (MMPP): bursty arrivals whose rate follows a CTMC.
+
+scipy.linalg and scipy.sparse are imported where used: ``import qsim`` stays light.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import linalg
-from scipy.sparse.csgraph import connected_components
 
 from qsim._validate import as_float, nonnegative, positive
 from qsim._validate import scalar_or_array as _out
@@ -30,6 +31,8 @@ __all__ = ["MMPP"]
 
 def _irreducible(off: np.ndarray, name: str, func: str) -> None:
     """Every state reaches every other through positive off-diagonal entries."""
+    from scipy.sparse.csgraph import connected_components
+
     count, labels = connected_components(off > 0, directed=True, connection="strong")
     if count > 1:
         groups = [np.flatnonzero(labels == g).tolist() for g in range(count)]
@@ -218,6 +221,8 @@ class MMPP(ArrayFields, ArrivalProcess):
 
         Elementwise over ``duration`` (>= 0); the window mean is mean_rate * t.
         """
+        from scipy import linalg
+
         t = nonnegative(duration, name="duration", func="MMPP.count_variance")
         w, c = self._centred
         q, n = self.generator, self.rates.size

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from qsim.arrivals._base import CHUNK, ArrivalProcess, F, fail, poisson_points, rate_arg
 from qsim.distributions import Distribution
@@ -179,6 +178,8 @@ class Renewal(ArrivalProcess):
         high = dist.mean
         while excess_cdf_gap(high) < 0.0:
             high *= 2.0
+        from scipy import optimize
+
         return float(optimize.brentq(excess_cdf_gap, 0.0, high, xtol=1e-15 * high))
 
     def _stream(self, rng: np.random.Generator, until: float) -> Iterator[F]:

@@ -75,6 +75,16 @@ class Distribution(ABC):
         dims = _dims(shape, func)
         return np.asarray(self._sample(dims, rng), dtype=np.float64).reshape(dims)
 
+    def sample_into(self, out: F, rng: np.random.Generator) -> F:
+        """Fill the C-contiguous float64 array ``out`` with the draws
+        ``sample(out.shape, rng)`` would return (the same numbers from the same stream),
+        in place where the family allows; returns ``out``."""
+        self._sample_into(out, rng)
+        return out
+
+    def _sample_into(self, out: F, rng: np.random.Generator) -> None:
+        out[...] = self._sample(out.shape, rng)
+
     def cdf(self, x: ArrayLike) -> Any:
         """P(S <= x), elementwise."""
         return _out(self._cdf(_real(x, "x", f"{type(self).__name__}.cdf")))

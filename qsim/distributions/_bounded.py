@@ -1,4 +1,7 @@
-"""Families with bounded support: Deterministic, Uniform, Empirical (resampling)."""
+"""Families with bounded support: Deterministic, Uniform, Empirical (resampling).
+
+scipy.stats is imported only by ``to_scipy`` (it costs ~50 MB and ~1 s to import).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from qsim._validate import argument_message, as_float, nonnegative
 from qsim._validate import scalar_or_array as _out
@@ -29,10 +31,15 @@ class Deterministic(Distribution):
     scv = property(lambda self: 0.0, doc="Squared coefficient of variation (0).")
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         return stats.rv_discrete(values=([self.value], [1.0]))
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
         return np.full(shape, self.value)
+
+    def _sample_into(self, out: F, rng: np.random.Generator) -> None:
+        out.fill(self.value)
 
     def _cdf(self, x: F) -> F:
         return (x >= self.value).astype(np.float64)
@@ -72,6 +79,8 @@ class Uniform(Distribution):
     scv = property(lambda self: self.var / self.mean**2, doc="Squared coefficient of variation.")
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
@@ -134,6 +143,8 @@ class Empirical(Distribution):
     scv = property(lambda self: self.var / self.mean**2, doc="Squared coefficient of variation.")
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         values, counts = np.unique(self.samples, return_counts=True)
         return stats.rv_discrete(values=(values, counts / self.samples.size))
 

@@ -1,12 +1,16 @@
-"""Unbounded continuous families: Exponential, Erlang, Gamma, Lognormal, HyperExponential."""
+"""Unbounded continuous families: Exponential, Erlang, Gamma, Lognormal, HyperExponential.
+
+scipy.stats is imported only by ``to_scipy`` (it costs ~50 MB and ~1 s to import).
+"""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from qsim._validate import argument_message, as_float, integer
 from qsim._validate import scalar_or_array as _out
@@ -27,10 +31,17 @@ class Exponential(Distribution):
     scv = property(lambda self: 1.0, doc="Squared coefficient of variation.")
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         return stats.expon(scale=self.mean)
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
         return rng.exponential(self.mean, size=shape)
+
+    def _sample_into(self, out: F, rng: np.random.Generator) -> None:
+        # Generator.exponential(scale) is scale * standard_exponential(), value by value
+        rng.standard_exponential(out=out)
+        out *= self.mean
 
     def _cdf(self, x: F) -> F:
         return -np.expm1(-np.maximum(x, 0.0) / self.mean)
@@ -66,6 +77,8 @@ class _GammaFamily(Distribution):
         return self.scv * self.mean**2
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         return stats.gamma(self._a, scale=self._theta)
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
@@ -152,15 +165,22 @@ class Lognormal(Distribution):
     _mu = property(lambda self: float(np.log(self.mean) - 0.5 * np.log1p(self.scv)))
 
     def to_scipy(self) -> Any:
+        from scipy import stats
+
         return stats.lognorm(self._sigma, scale=np.exp(self._mu))
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
+        out = np.empty(shape)
+        self._sample_into(out, rng)
+        return out
+
+    def _sample_into(self, out: F, rng: np.random.Generator) -> None:
         # The normals Generator.lognormal would draw, exponentiated by numpy's vectorised
         # exp (within an ulp of its per-value libm call, and about 30 % cheaper).
-        z = rng.standard_normal(shape)
-        z *= self._sigma
-        z += self._mu
-        return np.exp(z, out=z)
+        rng.standard_normal(out=out)
+        out *= self._sigma
+        out += self._mu
+        np.exp(out, out=out)
 
     def _z(self, x: F) -> F:
         with np.errstate(divide="ignore"):
@@ -185,27 +205,38 @@ class Lognormal(Distribution):
         return np.maximum(self.mean * special.ndtr(self._sigma - z) - x * special.ndtr(-z), 0.0)
 
 
-class _H2Gen(stats.rv_continuous):
-    """Two-phase hyperexponential: exp(rate r1) w.p. p, exp(rate r2) w.p. 1 - p."""
+@functools.cache
+def _h2() -> Any:
+    """The scipy.stats generator of the two-phase hyperexponential (built on first use)."""
+    from scipy import stats
 
-    def _argcheck(self, p: F, r1: F, r2: F) -> F:
-        return (p > 0) & (p < 1) & (r1 > 0) & (r2 > 0)
+    class _H2Gen(stats.rv_continuous):
+        """Two-phase hyperexponential: exp(rate r1) w.p. p, exp(rate r2) w.p. 1 - p."""
 
-    def _pdf(self, x: F, p: F, r1: F, r2: F) -> F:
-        return p * r1 * np.exp(-r1 * x) + (1 - p) * r2 * np.exp(-r2 * x)
+        def _argcheck(self, p: F, r1: F, r2: F) -> F:
+            return (p > 0) & (p < 1) & (r1 > 0) & (r2 > 0)
 
-    def _sf(self, x: F, p: F, r1: F, r2: F) -> F:
-        return p * np.exp(-r1 * x) + (1 - p) * np.exp(-r2 * x)
+        def _pdf(self, x: F, p: F, r1: F, r2: F) -> F:
+            return p * r1 * np.exp(-r1 * x) + (1 - p) * r2 * np.exp(-r2 * x)
 
-    def _cdf(self, x: F, p: F, r1: F, r2: F) -> F:
-        return -(p * np.expm1(-r1 * x) + (1 - p) * np.expm1(-r2 * x))
+        def _sf(self, x: F, p: F, r1: F, r2: F) -> F:
+            return p * np.exp(-r1 * x) + (1 - p) * np.exp(-r2 * x)
 
-    def _stats(self, p: F, r1: F, r2: F) -> tuple[F, F, None, None]:
-        m = p / r1 + (1 - p) / r2
-        return m, 2 * p / r1**2 + 2 * (1 - p) / r2**2 - m**2, None, None
+        def _cdf(self, x: F, p: F, r1: F, r2: F) -> F:
+            return -(p * np.expm1(-r1 * x) + (1 - p) * np.expm1(-r2 * x))
+
+        def _stats(self, p: F, r1: F, r2: F) -> tuple[F, F, None, None]:
+            m = p / r1 + (1 - p) / r2
+            return m, 2 * p / r1**2 + 2 * (1 - p) / r2**2 - m**2, None, None
+
+    _H2Gen.__qualname__ = "_H2Gen"  # pickles of it resolve through __getattr__ below
+    return _H2Gen(a=0.0, name="hyperexponential")
 
 
-_h2 = _H2Gen(a=0.0, name="hyperexponential")
+def __getattr__(name: str) -> Any:
+    if name == "_H2Gen":
+        return type(_h2())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,7 +272,7 @@ class HyperExponential(Distribution):
 
     def to_scipy(self) -> Any:
         p1, _, r1, r2 = self._phases
-        return _h2(p1, r1, r2)
+        return _h2()(p1, r1, r2)
 
     def _sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> F:
         p1, _, r1, r2 = self._phases

@@ -128,7 +128,7 @@ def _poisson_blocks(rate: float, rng: np.random.Generator, until: float) -> Iter
     while last < until:
         gaps = rng.standard_exponential(block)
         if jit is not None:
-            times = np.empty(block)
+            times = gaps  # in place: the loop reads each gap before writing its time
             jit(gaps, scale, last, times)
         else:  # the twin: the same left-to-right sums, last + g0, + g1, ...
             acc = np.empty(block + 1)
@@ -151,8 +151,11 @@ class Draws:
     """Consecutive variates of one stream: ``peek(n)`` shows the next n, ``advance(k)``
     consumes k (a rejected message draws no service time)."""
 
-    def __init__(self, draw: Any, rng: np.random.Generator, block: int, split: bool) -> None:
-        self._draw = draw  # draw(size, rng) -> float64 array
+    def __init__(
+        self, draw: Any, rng: np.random.Generator, block: int, split: bool, fill: Any = None
+    ) -> None:
+        self._draw = draw  # draw(size, rng) -> array
+        self._fill = fill  # fill(out, rng): the same draws, into a float64 buffer
         self._rng = rng
         self._block = max(SIM_BLOCK, block - block % SIM_BLOCK)
         self._split = split  # draw in SIM_BLOCK pieces (families that are not prefix-safe)
@@ -161,17 +164,25 @@ class Draws:
 
     @classmethod
     def service(cls, dist: Any, rng: np.random.Generator, block: int) -> Draws:
-        return cls(dist.sample, rng, block, not isinstance(dist, _PREFIX_SAFE))
+        split = not isinstance(dist, _PREFIX_SAFE)
+        return cls(dist.sample, rng, block, split, None if split else dist.sample_into)
 
     @classmethod
     def uniform(cls, rng: np.random.Generator, block: int) -> Draws:
-        return cls(lambda n, g: g.random(n), rng, block, False)
+        return cls(lambda n, g: g.random(n), rng, block, False, lambda out, g: g.random(out=out))
 
     def peek(self, n: int) -> F:
         have = self._buf.size - self._pos
         if have < n:
             need = n - have
             size = max(self._block, need + (-need) % SIM_BLOCK)
+            if self._fill is not None:
+                # draw straight into the new buffer, after what is left of the old one
+                new = np.empty(have + size)
+                new[:have] = self._buf[self._pos :]
+                self._fill(new[have:], self._rng)
+                self._buf, self._pos = new, 0
+                return new[:n]
             if self._split:
                 new = np.concatenate(
                     [self._draw(SIM_BLOCK, self._rng) for _ in range(size // SIM_BLOCK)]
