@@ -204,7 +204,7 @@ def _startup() -> str:
 def run(
     fast_messages: int = 20_000_000,
     peer_messages: int = 60_000,
-    repeats: int = 3,
+    repeats: int = 5,
     memory_messages: int = 100_000_000,
     write: bool = True,
 ) -> list[str]:

@@ -41,7 +41,7 @@ I64 = NDArray[np.int64]
 T = TypeVar("T")
 
 #: Expected arrivals per replication and window: arrays stay cache-sized.
-BLOCK = 1 << 15
+BLOCK = 1 << 16
 #: Replications run in lockstep by the numpy twin of the multi-server kernel.
 LOCKSTEP = 16
 

@@ -51,10 +51,11 @@ class QueueStats:
         self.response = Values()
         self.ready_area = self.busy_area = self.buffered_area = 0.0
         self.ready_peak = 0
-        # sample times of the series, then the warm-up instant (the max starts there)
-        grid = np.arange(SERIES_POINTS) * (duration / SERIES_POINTS)
-        self._times = np.append(grid, warmup)
-        self._ready = np.zeros(self._times.size, dtype=np.int64)
+        # messages ready at the series' sample times, and at the warm-up instant (the
+        # max starts there)
+        self._times = np.arange(SERIES_POINTS) * (duration / SERIES_POINTS)
+        self._ready = np.zeros(SERIES_POINTS, dtype=np.int64)
+        self._ready_warmup = 0
         self._tail: F = np.zeros(0)  # starts still ahead of the current window (shared)
 
     # ---- per chunk ------------------------------------------------------------------
@@ -116,12 +117,26 @@ class QueueStats:
         if a.size == 0:
             return
         self.ready_area += float((self.duration - np.maximum(a, self.warmup)).sum())
-        self._ready += np.searchsorted(a, self._times, side="right")
+        self._add_ready(a, 1)
         self.ready_peak += a.size  # the count only grows: its max is the last value
 
+    def _add_ready(self, x: F, sign: int) -> None:
+        """Add ``sign`` times the count of the sorted times ``x`` at or before each sample
+        time. Only the few sample times inside [x[0], x[-1]] need a search (binary
+        searches of a window-sized array miss the cache at every step)."""
+        if x.size == 0:
+            return
+        t = self._times
+        k0 = int(np.searchsorted(t, x[0], side="left"))  # before: none of x
+        k1 = int(np.searchsorted(t, x[-1], side="right"))  # from here: all of x
+        if k1 > k0:
+            self._ready[k0:k1] += sign * np.searchsorted(x, t[k0:k1], side="right")
+        self._ready[k1:] += sign * x.size
+        self._ready_warmup += sign * int(np.searchsorted(x, self.warmup, side="right"))
+
     def _count_ready(self, a: F, s: F, window_end: float) -> None:
-        self._ready += np.searchsorted(a, self._times, side="right")
-        self._ready -= np.searchsorted(s, self._times, side="right")
+        self._add_ready(a, 1)
+        self._add_ready(s, -1)
         self.ready_peak = max(self.ready_peak, ready_peak(a, s, self._tail, self.warmup))
         # FIFO starts are sorted and the tail's come first: cut each, then join the rests.
         late = s[np.searchsorted(s, window_end, side="right") :]
@@ -132,11 +147,11 @@ class QueueStats:
     @property
     def series(self) -> list[int]:
         """Messages ready at each of the ``SERIES_POINTS`` sample times."""
-        return [int(v) for v in self._ready[:-1]]
+        return [int(v) for v in self._ready]
 
     @property
     def ready_max(self) -> int:
-        return max(self.ready_peak, int(self._ready[-1]))
+        return max(self.ready_peak, self._ready_warmup)
 
 
 def ready_peak(a: F, s: F, tail: F, warmup: float) -> int:
