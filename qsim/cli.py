@@ -370,6 +370,8 @@ def run(
 
 
 def _print_run(result: Any, out: Path | None) -> None:
+    from qsim.slo import location
+
     console = Console(highlight=False)
     console.print(
         f"[bold]{result.scenario}[/bold]: engine {result.engine} ({result.reason}), "
@@ -442,7 +444,7 @@ def _print_run(result: Any, out: Path | None) -> None:
         for r in result.slo.itertuples():
             is_time = "response" in r.metric or "wait" in r.metric
             fmt = _fmt_time if is_time else _fmt
-            where = "end to end" if r.scope == "system" else f"worst: {r.name}"
+            where = location(r.scope, r.name)
             color = colors.get(r.verdict, "white")
             st.add_row(
                 r.target,

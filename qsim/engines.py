@@ -142,7 +142,7 @@ def run(
     models = exact_models(resolve(scenario))
     theory = theory_table(models, summary)
     unstable = _unstable(summary, models)
-    slo = evaluate_slo(scenario.slo, summary)
+    slo = evaluate_slo(scenario.slo, summary, unstable)
     return RunResult(
         scenario=scenario.name,
         engine=eng.name,
@@ -163,22 +163,25 @@ def run(
 
 
 def _unstable(summary: pd.DataFrame, models: dict[str, Any]) -> dict[str, float]:
-    """Queues whose backlog grows without bound, with the growth (messages/s).
+    """Backlogs that grow without bound, by name, with the growth (messages/s).
 
-    Unstable when theory says so (utilization >= 1 with no capacity), or when the
-    backlog's growth over the second half of the run is positive with 95% confidence
-    and at least 1% of the arrival rate. Queues without consumers (sinks such as
-    dead-letter queues) only fill by design and are not judged.
+    Judged for every row set with a ``backlog_growth``: queues, consumer groups, topic
+    partitions (their consumer lag) and broker ingress stages. Unstable when theory says
+    so (a queue with utilization >= 1 and no capacity), or when the backlog's growth over
+    the second half of the run is positive with 95% confidence and at least 1% of the
+    arrival rate. Queues without consumers (sinks such as dead-letter queues) only fill by
+    design and are not judged. Metrics are matched on scope and name together, since a
+    queue may be named like a partition (``events/c/p0``).
     """
     out: dict[str, float] = {}
-    g = summary[summary.metric == "backlog_growth"]
-    for r in g.itertuples():
-        util = summary[(summary.name == r.name) & (summary.metric == "utilization")]
-        if util.empty or util.value.isna().all():
+    value = summary.set_index(["scope", "name", "metric"])["value"]
+    for r in summary[summary.metric == "backlog_growth"].itertuples():
+        util = value.get((r.scope, r.name, "utilization"))
+        if util is None or pd.isna(util):
             continue  # no consumers: a sink (e.g. a dead-letter queue) that only fills
-        arr = summary[(summary.name == r.name) & (summary.metric == "arrival_rate")]
-        rate = float(arr.value.iloc[0]) if not arr.empty else 0.0
-        theory_unstable = r.name in models and not bool(models[r.name].metrics.stable)
+        rate = float(value.get((r.scope, r.name, "arrival_rate"), 0.0))
+        model = models.get(r.name) if r.scope == "queue" else None
+        theory_unstable = model is not None and not bool(model.metrics.stable)
         if theory_unstable or (r.ci_low > 0 and r.value > 0.01 * rate):
             out[r.name] = float(r.value)
     return out

@@ -63,8 +63,9 @@ class RunResult:
         Simulated seconds per replication, and the initial part not measured.
     summary : DataFrame
         ``scope, name, metric, value, ci_low, ci_high, level, n``; scopes are
-        ``queue``, ``group`` (a consumer group on a topic), ``path`` (producer -> final
-        consumer), ``producer`` and ``broker``.
+        ``queue``, ``group`` (a consumer group on a topic), ``partition``
+        (``<topic>/<group>/p<k>``), ``path`` (producer -> final consumer), ``producer``,
+        ``broker``, ``ingress`` (a broker's publish pipeline) and ``system``.
     per_replication : DataFrame
         ``replication, scope, name, metric, value``.
     series : DataFrame
@@ -73,7 +74,9 @@ class RunResult:
         Analytic values beside simulated ones where theory is exact:
         ``name, model, metric, theory, value, ci_low, ci_high, within_ci``.
     unstable : dict
-        Queues whose backlog grows without bound, with the growth rate (messages/s).
+        Whatever grows without bound, by name, with the growth rate (messages/s):
+        queues, consumer groups, topic partitions (their consumer lag) and broker
+        ingress stages. Their latency SLO targets are missed (see :mod:`qsim.slo`).
     scenario_hash : str
         SHA-256 of the scenario's canonical JSON.
     version : str

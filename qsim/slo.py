@@ -5,17 +5,25 @@ it (the upper bound for a latency, loss, dead-letter or utilization ceiling; the
 bound for an availability floor); **uncertain** when the point estimate meets it but the
 interval does not; **missed** otherwise. Response targets are end to end over all
 messages (publish to final ack); wait, utilization and dead-letter targets apply to every
-queue, and availability to every broker, so the worst one decides.
+queue (utilization to every partition too), and availability to every broker, so the
+worst one decides.
+
+A scenario with an unstable component (a queue, group or partition whose backlog grows
+without bound) has no steady-state latency: every wait and response target is then
+**missed**, with the unstable component named and infinite value and interval, whatever
+finite figure the run happened to end on. (A quantile target that only a small share of
+the traffic could break is judged so too: conservative, and the run's verdict says why.)
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["SLO_COLUMNS", "evaluate_slo", "is_floor", "slack"]
+__all__ = ["SLO_COLUMNS", "evaluate_slo", "is_floor", "location", "slack"]
 
 SLO_COLUMNS = [
     "target",
@@ -47,6 +55,18 @@ _WORST_QUEUE = {
     "max_dead_letter": "dead_lettered_rate",
 }
 _WORST_BROKER = {"min_availability": "availability"}
+#: Targets on waits and responses: no steady state when anything is unstable.
+_LATENCY = frozenset(t for t in (*_SYSTEM, *_WORST_QUEUE) if t.endswith(("_response", "_wait")))
+
+
+def location(scope: str, name: str, worst: str = "worst") -> str:
+    """Where a verdict row was judged, for people: ``"end to end"``, ``"unstable: q"``
+    or ``"<worst>: q"`` (the worst queue or broker); empty when nothing was measured."""
+    if scope == "system":
+        return "end to end"
+    if scope == "unstable":
+        return f"unstable: {name}"
+    return f"{worst}: {name}" if name else ""
 
 
 def is_floor(target: str) -> bool:
@@ -84,13 +104,36 @@ def _verdict(limit: float, value: float, high: float, floor: bool = False) -> st
     return "missed"
 
 
-def evaluate_slo(slo: Any, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per target of the scenario's ``slo:`` block (empty without one)."""
+def evaluate_slo(
+    slo: Any, summary: pd.DataFrame, unstable: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """One row per target of the scenario's ``slo:`` block (empty without one).
+
+    ``unstable`` maps the components whose backlog grows without bound to their growth
+    (messages/s), as :class:`qsim.results.RunResult` reports them: with any, latency
+    targets are missed (see the module docs).
+    """
     rows: list[dict[str, Any]] = []
     if slo is None:
         return pd.DataFrame(rows, columns=SLO_COLUMNS)
     for target, limit in slo.model_dump().items():
         if limit is None:
+            continue
+        if unstable and target in _LATENCY:
+            name = max(unstable, key=lambda n: unstable[n])  # the fastest-growing
+            rows.append(
+                dict(
+                    target=target,
+                    limit=float(limit),
+                    scope="unstable",
+                    name=name,
+                    metric=_SYSTEM.get(target) or _WORST_QUEUE[target],
+                    value=math.inf,
+                    ci_low=math.inf,
+                    ci_high=math.inf,
+                    verdict="missed",
+                )
+            )
             continue
         if target in _SYSTEM:
             metric = _SYSTEM[target]
@@ -103,7 +146,10 @@ def evaluate_slo(slo: Any, summary: pd.DataFrame) -> pd.DataFrame:
                 hit = hit.loc[[hit.ci_low.fillna(hit.value).idxmin()]]
         else:
             metric = _WORST_QUEUE[target]
-            hit = summary[summary.scope.isin(["queue", "group"]) & (summary.metric == metric)]
+            scopes = (
+                ["queue", "group", "partition"] if metric == "utilization" else ["queue", "group"]
+            )
+            hit = summary[summary.scope.isin(scopes) & (summary.metric == metric)]
             hit = hit[hit.value.notna()]
             if not hit.empty:
                 hit = hit.loc[[hit.ci_high.fillna(hit.value).idxmax()]]

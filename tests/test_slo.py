@@ -56,3 +56,37 @@ def test_slack_is_relative_room_at_the_pessimistic_end() -> None:
     assert slack("min_availability", 0.99, 0.995, 0.999) == pytest.approx(0.5)
     assert slack("max_loss", 0.0, 0.0, 0.0) == 0.0
     assert slack("max_loss", 0.0, 0.0, 0.01) == -math.inf
+
+
+def test_latency_targets_missed_when_anything_is_unstable() -> None:
+    """A growing backlog has no steady-state latency: wait and response targets are
+    missed with the fastest-growing component named and an infinite value, however
+    good the finite figures of the run look; loss targets are still judged on them."""
+    rows = summary(
+        ("system", "all", "response_p99", 0.1, 0.09, 0.11),
+        ("system", "all", "loss_rate", 0.0, 0.0, 0.0),
+        ("queue", "orders", "wait_mean", 0.01, 0.009, 0.011),
+    )
+    slo = SLO(p99_response=1.0, mean_wait=1.0, max_loss=0.01)
+    calm = evaluate_slo(slo, rows)
+    assert calm.verdict.tolist() == ["met", "met", "met"]
+    out = evaluate_slo(slo, rows, {"events/c/p0": 2.8, "orders": 0.5})
+    by = out.set_index("target")
+    assert by.loc["p99_response", "verdict"] == "missed"
+    assert by.loc["mean_wait", "verdict"] == "missed"
+    assert by.loc["p99_response", "name"] == "events/c/p0"
+    assert math.isinf(by.loc["mean_wait", "value"]) and math.isinf(by.loc["mean_wait", "ci_high"])
+    assert (
+        slack("mean_wait", 1.0, by.loc["mean_wait", "ci_low"], by.loc["mean_wait", "ci_high"]) < 0
+    )
+    assert by.loc["max_loss", "verdict"] == "met"
+
+
+def test_partition_utilization_counts_for_max_utilization() -> None:
+    """A saturated partition breaks a utilization ceiling its group meets."""
+    rows = summary(
+        ("group", "events/c", "utilization", 0.6, 0.58, 0.62),
+        ("partition", "events/c/p0", "utilization", 0.99, 0.98, 1.0),
+    )
+    out = evaluate_slo(SLO(max_utilization=0.8), rows)
+    assert out.verdict.tolist() == ["missed"] and out.name.tolist() == ["events/c/p0"]

@@ -8,11 +8,10 @@ system. Rates are per second over [warm-up, duration]; times in seconds.
 
 from __future__ import annotations
 
-import numpy as np
-
 from qsim.fast.network import ReplicationState
 from qsim.fast.record import QueueStats
 from qsim.fast.values import Values
+from qsim.stats.trend import backlog_growth
 
 __all__ = ["PROBS", "SYSTEM_PROBS", "FastReplication"]
 
@@ -111,9 +110,7 @@ def _queue_rows(
     add("loss_rate", rejected / st.arrived if st.arrived else 0.0)
     for key in ("rejected", "dropped", "expired", "dead_lettered", "lost", "duplicated"):
         add(f"{key}_rate", counts[key] / st.arrived if st.arrived else 0.0)
-    values = np.asarray(series, dtype=float)
-    if values.size >= 8:
-        half = values[values.size // 2 :]
-        t = np.linspace(duration / 2, duration, half.size)
-        add("backlog_growth", float(np.polyfit(t, half, 1)[0]))
+    growth = backlog_growth(series, duration)  # of the ready count
+    if growth is not None:
+        add("backlog_growth", growth)
     return rows

@@ -10,6 +10,7 @@ import pandas as pd
 from qsim.report import analysis
 from qsim.report.plan_section import plan_answer
 from qsim.report.tables import ci_text, esc, fmt_metric, limit_text, verdict, words
+from qsim.slo import location
 
 __all__ = ["answer", "context", "load_findings", "slo_rows"]
 
@@ -18,7 +19,7 @@ def slo_rows(slo: pd.DataFrame) -> list[list[str]]:
     """Rows (markup) of the SLO table: target, limit, where, simulated [CI], verdict."""
     rows = []
     for r in slo.itertuples():
-        where = "end to end" if r.scope == "system" else f"worst queue: {r.name}" if r.name else ""
+        where = location(r.scope, r.name, "worst queue")
         rows.append(
             [
                 esc(words(r.target)),

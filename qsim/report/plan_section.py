@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from qsim.report.tables import ci_text, esc, limit_text, table, verdict, words
+from qsim.slo import location
 
 __all__ = ["plan_answer", "plan_section"]
 
@@ -82,7 +83,7 @@ def _slo_table(b: pd.DataFrame) -> str:
                 if not r.target.startswith("min_")
                 else f"≥ {limit_text(r.target, r.limit)}"
             ),
-            esc("end to end" if r.scope == "system" else f"worst: {r.name}"),
+            esc(location(r.scope, r.name)),
             esc(ci_text(r.metric, r.value, r.ci_low, r.ci_high)),
             verdict(r.verdict),
             esc(f"{100 * r.slack:.3g} %" if math.isfinite(r.slack) else _num(r.slack)),

@@ -38,10 +38,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from simpy.events import Timeout
 
 from qsim.sim.recorder import Level
+from qsim.stats.trend import backlog_growth
 
 if TYPE_CHECKING:
     import simpy
@@ -187,12 +187,9 @@ class Stage:
             "backlog_max": float(self.ready.max),
             "delay_mean": self.delay_total / self.delay_n if self.delay_n else float("nan"),
         }
-        # Backlog trend: least-squares slope over the second half, as for queues.
-        points = np.asarray(series or [], dtype=float)
-        if points.size >= 8:
-            half = points[points.size // 2 :]
-            t = np.linspace(duration / 2, duration, half.size)
-            values["backlog_growth"] = float(np.polyfit(t, half, 1)[0])
+        growth = backlog_growth(series, duration)  # as for queues
+        if growth is not None:
+            values["backlog_growth"] = growth
         return [("ingress", self.name, k, float(v)) for k, v in values.items()]
 
 

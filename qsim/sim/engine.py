@@ -25,7 +25,7 @@ from qsim.sim.failures import install_failures
 from qsim.sim.message import Message
 from qsim.sim.producer import Producer, key_sampler, priority_sampler
 from qsim.sim.queue import SimQueue
-from qsim.sim.recorder import QueueRecord, ValueStream
+from qsim.sim.recorder import Level, QueueRecord, ValueStream
 from qsim.sim.retry import RetryPolicy
 from qsim.sim.topic import build_topic
 
@@ -54,6 +54,9 @@ class Replication:
         self.end_to_end = ValueStream()  # every message's publish -> final ack, seconds
         self.publish_delay: dict[str, ValueStream] = {}
         self.series: dict[str, list[int]] = {}
+        # Consumer lag per topic partition at the series' times; kept out of ``series``,
+        # which feeds the backlog figure of reports (one line per queue or group).
+        self.lag_series: dict[str, list[int]] = {}
         self.availability: dict[str, Callable[[], float]] = {}
         self.ingress: dict[str, Any] = {}  # broker ingress stages, by destination
         self._build()
@@ -211,10 +214,16 @@ class Replication:
         for t in self.topics.values():
             records.update(t.records())
         records.update({s.name: s for s in stages(self.ingress)})  # backlog inside the broker
+        lags: dict[str, Level] = {}
+        for t in self.topics.values():
+            lags.update(t.lag_levels())
         self.series = {n: [] for n in records}
+        self.lag_series = {n: [] for n in lags}
         for _ in range(_SERIES_POINTS):
             for n, rec in records.items():
                 self.series[n].append(rec.ready.value)
+            for n, lvl in lags.items():
+                self.lag_series[n].append(lvl.value)
             yield self.env.timeout(dt)
 
     # ---- run and report -------------------------------------------------------------------

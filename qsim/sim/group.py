@@ -379,12 +379,24 @@ class TopicGroup:
         self._p_at_warmup = (list(self.p_arrived), list(self.p_completed))
         self._rebalances_at_warmup = self.rebalances
 
+    def partition_name(self, p: int) -> str:
+        """The result name of partition ``p`` for this group: ``<topic>/<group>/p<k>``."""
+        return f"{self.name}/p{p}"
+
+    def lag_levels(self) -> dict[str, Level]:
+        """Each partition's consumer lag (messages not yet acked), by partition name.
+
+        The replication samples these at its series times to estimate each partition's
+        ``backlog_growth`` (see :func:`qsim.stats.trend.backlog_growth`).
+        """
+        return {self.partition_name(p): lvl for p, lvl in enumerate(self.lag)}
+
     def partition_rows(self, now: float, span: float) -> list[tuple[str, str, str, float]]:
         """Per-partition rows (scope ``partition``) and the group's rebalance count."""
         rows: list[tuple[str, str, str, float]] = []
         arr0, done0 = self._p_at_warmup
         for p in range(len(self.logs)):
-            name = f"{self.name}/p{p}"
+            name = self.partition_name(p)
             for metric, value in (
                 ("arrival_rate", (self.p_arrived[p] - arr0[p]) / span),
                 ("throughput", (self.p_completed[p] - done0[p]) / span),

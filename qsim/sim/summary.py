@@ -7,12 +7,12 @@ measured window [warm-up, duration]; times in seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from qsim.sim.brokercost import ingress_rows
 from qsim.sim.engine import PROBS, SYSTEM_PROBS
+from qsim.stats.trend import backlog_growth
 
 if TYPE_CHECKING:
     from qsim.sim.engine import Replication
@@ -54,12 +54,19 @@ def _queue_rows(name: str, rec: QueueRecord, rep: Replication, scope: str) -> li
     # Each kind of loss as a fraction of the copies offered to the queue.
     for key in ("rejected", "dropped", "expired", "dead_lettered", "lost", "duplicated"):
         add(f"{key}_rate", c[key] / c["arrived"] if c["arrived"] else 0.0)
-    # Backlog growth: least-squares slope of the ready count over the second half.
-    series = np.asarray(rep.series.get(name, []), dtype=float)
-    if series.size >= 8:
-        half = series[series.size // 2 :]
-        t = np.linspace(rep.duration / 2, rep.duration, half.size)
-        add("backlog_growth", float(np.polyfit(t, half, 1)[0]))
+    growth = backlog_growth(rep.series.get(name), rep.duration)  # of the ready count
+    if growth is not None:
+        add("backlog_growth", growth)
+    return rows
+
+
+def _partition_growth_rows(rep: Replication, names: Sequence[str]) -> list[Row]:
+    """``backlog_growth`` of each named partition, from its sampled consumer lag."""
+    rows: list[Row] = []
+    for name in names:
+        growth = backlog_growth(rep.lag_series.get(name), rep.duration)
+        if growth is not None:
+            rows.append(("partition", name, "backlog_growth", growth))
     return rows
 
 
@@ -73,6 +80,7 @@ def replication_rows(rep: Replication) -> list[Row]:
             rows += _queue_rows(name, rec, rep, "group")
         if hasattr(t, "partition_rows"):
             rows += t.partition_rows(rep)
+            rows += _partition_growth_rows(rep, list(t.lag_levels()))
     rows += ingress_rows(rep)
     names = [p.name for p in rep.scenario.producers]
     for (path, consumer), stream in rep.paths.items():

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from qsim.sim.consumer import Pool
     from qsim.sim.message import Message
-    from qsim.sim.recorder import QueueRecord
+    from qsim.sim.recorder import Level, QueueRecord
 
 __all__ = ["SimTopic", "TopicGroup", "TopicMember", "build_topic"]
 
@@ -135,6 +135,13 @@ class SimTopic:
         for g in self._group_list:
             g.mark_warmup()
 
+    def lag_levels(self) -> dict[str, Level]:
+        """Consumer lag of every partition of every group, by ``<topic>/<group>/p<k>``."""
+        out: dict[str, Level] = {}
+        for g in self._group_list:
+            out.update(g.lag_levels())
+        return out
+
     def partition_rows(self, rep: Any) -> list[Row]:
         """Rows ``(scope, name, metric, value)`` per group and partition.
 
@@ -142,7 +149,8 @@ class SimTopic:
         ``throughput`` (per second), ``backlog_mean`` (time-average of messages not yet
         acked: the consumer lag), ``backlog_max`` and ``utilization`` (fraction of time a
         message of the partition is in service); plus the group's ``rebalances``
-        (scope ``group``). All over [warm-up, end].
+        (scope ``group``). All over [warm-up, end]. Each partition's ``backlog_growth``
+        comes from the lag sampled by the replication (:mod:`qsim.sim.summary`).
         """
         now = rep.env.now
         span = now - rep.warmup
