@@ -288,8 +288,10 @@ def _serve(stations: list[Station], batches: list[Batch | None], t1: float) -> l
                 continue
             _count_arrivals(st, b.t, b.t)
             svc = st.service.take(b.t.size)  # type: ignore[union-attr]
-            _, d = st.stats.served_lindley(b.t, svc, st.state, lane, t1)
-            outs.append(Batch(d, b.births(), b.path, b.key))
+            # A final queue whose responses are its path's needs no departure times.
+            wanted = not (st.plan.final and st.plan.alias_path is not None)
+            _, d = st.stats.served_lindley(b.t, svc, st.state, lane, t1, wanted)
+            outs.append(None if d is None else Batch(d, b.births(), b.path, b.key))
         return outs
     live = [i for i, b in enumerate(batches) if b is not None]
     chunks = [

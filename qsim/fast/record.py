@@ -75,13 +75,21 @@ class QueueStats:
             self._count_ready(a, s, window_end)
 
     def served_lindley(
-        self, a: F, svc: F, state: LindleyState, lane: I64 | None, window_end: float
-    ) -> tuple[F, F]:
+        self,
+        a: F,
+        svc: F,
+        state: LindleyState,
+        lane: I64 | None,
+        window_end: float,
+        departures: bool = True,
+    ) -> tuple[F, F | None]:
         """Accepted messages of a chunk at single-server FIFO lanes, given arrival and
         service times (seconds): runs the Lindley recursion and records, in one pass;
-        returns the start and departure times."""
+        returns the start and departure times (None without ``departures``)."""
         w, r, rooms = self._rooms(a.size)
-        s, d, tot = lindley_window(a, svc, state, lane, self.warmup, self.duration, w, r)
+        s, d, tot = lindley_window(
+            a, svc, state, lane, self.warmup, self.duration, w, r, departures
+        )
         if a.size:
             self._take(tot, w, r, rooms)
             if self.mode == "shared":

@@ -45,6 +45,7 @@ TOTALS = (
     "busy_area",
 )
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO_TIMES = np.zeros(0)
 
 
 def record_window(a: F, s: F, d: F, warmup: float, end: float, w: F, r: F) -> F:
@@ -74,12 +75,15 @@ def lindley_window(
     end: float,
     w: F,
     r: F,
-) -> tuple[F, F, F]:
+    departures: bool = True,
+) -> tuple[F, F | None, F]:
     """Start and departure times of a window at single-server FIFO lanes, and what the
     window adds to the statistics: ``(start, departure, totals)``.
 
     The times are those of :func:`qsim.fast.lindley.lindley_times` and the totals and
-    written values those of :func:`record_window` on them, bit for bit.
+    written values those of :func:`record_window` on them, bit for bit. With
+    ``departures`` False nobody needs the departure times (None is returned in their
+    place): the compiled loop then does not store them.
     """
     n = a.size
     out = np.zeros(len(TOTALS))
@@ -88,9 +92,10 @@ def lindley_window(
         start, dep = lindley_times(a, svc, state, lane)
         if n:
             _record_numpy(a, start, dep, warmup, end, w, r, out)
-        return start, dep, out
+        return start, dep if departures else None, out
     st = state
-    start, dep = np.empty(n), np.empty(n)
+    start = np.empty(n)
+    dep = np.empty(n) if departures else _NO_TIMES
     low = -st.last_wait  # per lane: running min(-W_0, min C_k)
     cum = np.zeros(st.seen.size)  # per lane: this window's cumulative sum
     inside = jit(
@@ -112,8 +117,9 @@ def lindley_window(
         out,
     )
     if not inside:  # the window holds the warm-up or the end: clip and filter
-        compiled(_record_loop)(a, start, dep, warmup, end, w, r, out)
-    return start, dep, out
+        times = dep if departures else start + svc  # the loop's own sums: same numbers
+        compiled(_record_loop)(a, start, times, warmup, end, w, r, out)
+    return start, dep if departures else None, out
 
 
 def _seq_sum(x: F) -> float:
@@ -185,6 +191,7 @@ def _fused_loop(
     # it with _record_loop.
     sw = sr = mw = mr = ba = top = 0.0
     lanes = lane.size > 0
+    keep = dep.size > 0  # departures wanted (else only used here)
     c0, low0, seen0 = c[0], low[0], seen[0]
     la0, ls0, wait = last_a[0], last_s[0], last_w[0]
     for i in range(a.size):
@@ -212,7 +219,8 @@ def _fused_loop(
         si = ai + wait
         di = si + svc[i]
         start[i] = si
-        dep[i] = di
+        if keep:
+            dep[i] = di
         x = si - ai
         y = di - ai
         w[i] = x

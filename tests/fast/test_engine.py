@@ -164,6 +164,22 @@ def test_numba_and_numpy_backends_give_identical_rows() -> None:
         assert np.array_equal(x, np.array(y), equal_nan=True)
 
 
+def test_backends_identical_on_a_single_queue_without_departures() -> None:
+    """A final queue whose responses are its path's skips storing departure times; the
+    windows holding the warm-up and the end then record from start + service, and every
+    row still equals the twins' (several windows of 2^16 arrivals)."""
+    sc = single(90, 0.01, duration=2_000, warmup=300)
+    out = {}
+    for b in ("numba", "numpy"):
+        with use_backend(b):
+            out[b] = rows(FastEngine().run(sc, seed=8, replications=2)[1])
+    assert out["numba"].keys() == out["numpy"].keys()
+    assert all(
+        np.array_equal(out["numba"][k], out["numpy"][k], equal_nan=True) for k in out["numba"]
+    )
+    assert out["numba"]["queue", "q", "completed"] > 3 * 2**16 / 2
+
+
 def test_small_runs_skip_numba_startup() -> None:
     """A small job runs on the numpy twins (same numbers) without importing numba."""
     code = (
