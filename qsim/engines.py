@@ -18,7 +18,7 @@ import pandas as pd
 from qsim._rng import fresh_seed
 from qsim.errors import EngineNotApplicable
 from qsim.fast import FastEngine
-from qsim.results import RunResult, aggregate
+from qsim.results import RunResult, aggregate, growing_backlogs
 from qsim.scenario.resolve import resolve
 from qsim.sim import SimEngine
 from qsim.slo import evaluate_slo
@@ -163,25 +163,13 @@ def run(
 
 
 def _unstable(summary: pd.DataFrame, models: dict[str, Any]) -> dict[str, float]:
-    """Backlogs that grow without bound, by name, with the growth (messages/s).
-
-    Judged for every row set with a ``backlog_growth``: queues, consumer groups, topic
-    partitions (their consumer lag) and broker ingress stages. Unstable when theory says
-    so (a queue with utilization >= 1 and no capacity), or when the backlog's growth over
-    the second half of the run is positive with 95% confidence and at least 1% of the
-    arrival rate. Queues without consumers (sinks such as dead-letter queues) only fill by
-    design and are not judged. Metrics are matched on scope and name together, since a
-    queue may be named like a partition (``events/c/p0``).
-    """
-    out: dict[str, float] = {}
-    value = summary.set_index(["scope", "name", "metric"])["value"]
-    for r in summary[summary.metric == "backlog_growth"].itertuples():
-        util = value.get((r.scope, r.name, "utilization"))
-        if util is None or pd.isna(util):
-            continue  # no consumers: a sink (e.g. a dead-letter queue) that only fills
-        rate = float(value.get((r.scope, r.name, "arrival_rate"), 0.0))
-        model = models.get(r.name) if r.scope == "queue" else None
-        theory_unstable = model is not None and not bool(model.metrics.stable)
-        if theory_unstable or (r.ci_low > 0 and r.value > 0.01 * rate):
-            out[r.name] = float(r.value)
+    """Backlogs that grow without bound, by name, with the growth (messages/s): those
+    :func:`qsim.results.growing_backlogs` finds, and the queues theory calls unstable
+    (utilization >= 1 with no capacity) whatever the run's growth estimate."""
+    out = growing_backlogs(summary)
+    growth = summary[(summary.scope == "queue") & (summary.metric == "backlog_growth")]
+    for r in growth.itertuples():
+        model = models.get(r.name)
+        if model is not None and not bool(model.metrics.stable):
+            out.setdefault(str(r.name), float(r.value))
     return out

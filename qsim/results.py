@@ -20,7 +20,7 @@ import pandas as pd
 
 from qsim.stats import Estimate, replication_estimate
 
-__all__ = ["RunResult", "aggregate"]
+__all__ = ["RunResult", "aggregate", "growing_backlogs"]
 
 SUMMARY_COLUMNS = ["scope", "name", "metric", "value", "ci_low", "ci_high", "level", "n"]
 SIGNED_METRICS = frozenset({"backlog_growth"})
@@ -41,6 +41,28 @@ def aggregate(per_replication: pd.DataFrame, level: float = 0.95) -> pd.DataFram
             low = 0.0  # times, counts, rates and lengths cannot be negative
         rows.append((scope, name, metric, e.mean, low, e.ci_high, e.level, e.n))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def growing_backlogs(summary: pd.DataFrame) -> dict[str, float]:
+    """Backlogs that grow without bound, by name, with their growth (messages/s).
+
+    Judged on every row set with a ``backlog_growth`` (queues, consumer groups, topic
+    partitions' consumer lag, broker ingress stages): growth over the second half of the
+    run positive with 95% confidence and at least 1% of the arrival rate. Sets without a
+    utilization (sinks such as dead-letter queues, which only fill by design) are not
+    judged. Metrics are matched on scope and name together: a queue may be named like a
+    partition (``events/c/p0``).
+    """
+    out: dict[str, float] = {}
+    value = summary.set_index(["scope", "name", "metric"])["value"]
+    for r in summary[summary.metric == "backlog_growth"].itertuples():
+        util = value.get((r.scope, r.name, "utilization"))
+        if util is None or pd.isna(util):
+            continue
+        rate = float(value.get((r.scope, r.name, "arrival_rate"), 0.0))
+        if r.ci_low > 0 and r.value > 0.01 * rate:
+            out[str(r.name)] = float(r.value)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

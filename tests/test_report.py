@@ -181,6 +181,30 @@ def test_load_sweep_findings(page: Page, sweep: pd.DataFrame) -> None:
     assert "grows without bound" in page.text
 
 
+def test_sweep_judges_partitions_and_misses_latency_where_unstable() -> None:
+    """A load point at which only a topic partition's lag grows is unstable there, and
+    the run's latency SLO is missed at that load (not judged on a finite figure)."""
+
+    def rows(load: float, growth: tuple[float, float]) -> list[tuple]:
+        return [
+            (load, "system", "all", "response_p99", 0.05, 0.04, 0.06),
+            (load, "group", "ev/c", "utilization", 0.6, 0.58, 0.62),
+            (load, "group", "ev/c", "arrival_rate", 20.0, 19.5, 20.5),
+            (load, "group", "ev/c", "backlog_growth", 0.0, -0.01, 0.01),
+            (load, "partition", "ev/c/p0", "utilization", 0.99, 0.98, 1.0),
+            (load, "partition", "ev/c/p0", "arrival_rate", 9.0, 8.8, 9.2),
+            (load, "partition", "ev/c/p0", "backlog_growth", *growth),
+        ]
+
+    cols = ["load", "scope", "name", "metric", "value", "ci_low", "ci_high"]
+    sweep = pd.DataFrame(rows(1.0, (0.0, -0.01, 0.01)) + rows(1.5, (2.0, 1.5, 2.5)), columns=cols)
+    assert analysis.unstable_loads(sweep) == {1.5: ["ev/c/p0"]}
+    slo = pd.DataFrame({"target": ["p99_response"], "limit": [1.0]})
+    by_load = analysis.slo_by_load(sweep, slo).set_index("load")
+    assert by_load.loc[1.0, "verdict"] == "met"
+    assert by_load.loc[1.5, "verdict"] == "missed" and math.isinf(by_load.loc[1.5, "value"])
+
+
 def test_outage_and_failover_are_described(page: Page) -> None:
     """The scheduled outage is listed among the assumptions, with the failover timings."""
     assert "node 0 down from 20 s for 10 s" in page.text

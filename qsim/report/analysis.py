@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qsim.results import growing_backlogs
 from qsim.slo import evaluate_slo
 from qsim.stats import replication_estimate
 
@@ -49,24 +50,13 @@ def sweep_curve(sweep: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def unstable_loads(sweep: pd.DataFrame) -> dict[float, list[str]]:
-    """Loads at which some queue's backlog grows without bound, with those queues.
-
-    The rule of :func:`qsim.engines.run`: growth over the second half of the run positive
-    with 95% confidence and at least 1% of the queue's arrival rate; queues without
-    consumers (dead-letter sinks, utilization undefined) are not judged.
-    """
+    """Loads at which some backlog grows without bound (a queue, group, partition or
+    ingress stage), with their names: the rule of :func:`qsim.results.growing_backlogs`."""
     out: dict[float, list[str]] = {}
-    q = sweep[sweep.scope.isin(["queue", "group"])]
-    for (load, name), grp in q.groupby(["load", "name"], sort=True):
-        m = grp.set_index("metric")
-        if "backlog_growth" not in m.index or "utilization" not in m.index:
-            continue
-        if not np.isfinite(m.at["utilization", "value"]):
-            continue
-        g = m.loc["backlog_growth"]
-        rate = float(m.at["arrival_rate", "value"]) if "arrival_rate" in m.index else 0.0
-        if g.ci_low > 0 and g.value > 0.01 * rate:
-            out.setdefault(float(load), []).append(str(name))
+    for load, grp in sweep.groupby("load", sort=True):
+        names = sorted(growing_backlogs(grp))
+        if names:
+            out[float(load)] = names
     return out
 
 
@@ -114,7 +104,7 @@ def slo_by_load(sweep: pd.DataFrame, slo: pd.DataFrame) -> pd.DataFrame:
     limits = _Limits({r.target: float(r.limit) for r in slo.itertuples()})
     frames = []
     for load, grp in sweep.groupby("load", sort=True):
-        judged = evaluate_slo(limits, grp)
+        judged = evaluate_slo(limits, grp, growing_backlogs(grp))
         judged.insert(0, "load", float(load))
         frames.append(judged[cols])
     return pd.concat(frames, ignore_index=True)
