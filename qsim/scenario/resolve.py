@@ -178,6 +178,7 @@ def check_references(data: Mapping[str, Any]) -> list[Problem]:
     _check_brokers(c)
     _check_producers(c)
     _check_consumers(c)
+    _check_result_names(c)
     _check_cycles(c)
     return c.problems
 
@@ -291,6 +292,57 @@ def _check_consumers(c: _Checker) -> None:
                 retry["dead_letter"],
                 ("queue", "exchange", "topic"),
             )
+
+
+def _check_result_names(c: _Checker) -> None:
+    """Results name a topic's consumer groups ``<topic>/<group>``, their partitions
+    ``<topic>/<group>/p<k>`` and broker ingress stages ``<queue>/ingress`` and
+    ``<topic>/p<k>/ingress``: a destination named like one of them would share its rows
+    (and its instability verdict), so it is refused, as is a clash between two of them."""
+    made: dict[str, str] = {}  # result name -> what it names
+    for name, dest in c.dests.items():
+        if dest.data.get("ingress") is None and dest.data.get("model") is None:
+            pass  # no ingress stage (stated, or possibly from a component model)
+        elif dest.kind == "queue":
+            made.setdefault(f"{name}/ingress", f"the ingress stage of queue {name!r}")
+        elif dest.kind == "topic":
+            for k in range(_partitions(dest)):
+                made.setdefault(f"{name}/p{k}/ingress", f"an ingress stage of topic {name!r}")
+    groups: set[tuple[str, str]] = set()  # a second declaration is reported elsewhere
+    for i, con in _items(c.data, "consumers"):
+        topic, group = con.get("topic"), con.get("group") or con.get("name")
+        dest = c.dests.get(topic) if isinstance(topic, str) else None
+        if dest is None or dest.kind != "topic" or not isinstance(group, str):
+            continue
+        if (topic, group) in groups:
+            continue
+        groups.add((topic, group))
+        what = f"group {group!r} on topic {topic!r} (consumers[{i}])"
+        for result, meaning in [(f"{topic}/{group}", what)] + [
+            (f"{topic}/{group}/p{k}", f"partition {k} of {what}") for k in range(_partitions(dest))
+        ]:
+            if result in made and made[result] != meaning:
+                c.add(
+                    ("consumers", i, "group" if con.get("group") else "name"),
+                    group,
+                    f"results would name {meaning} {result!r}, as they name "
+                    f"{made[result]}: choose another group name",
+                )
+                break
+            made[result] = meaning
+    for name, dest in c.dests.items():
+        if name in made:
+            c.add(
+                (*dest.path, "name"),
+                name,
+                f"{dest.kind} name {name!r} is also how results name {made[name]}: "
+                "choose another name",
+            )
+
+
+def _partitions(dest: _Dest) -> int:
+    parts = dest.data.get("partitions", 1)
+    return parts if isinstance(parts, int) and 0 < parts <= 100_000 else 1
 
 
 def _check_cycles(c: _Checker) -> None:

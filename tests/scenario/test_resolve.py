@@ -181,6 +181,50 @@ def test_routing_key_must_match_a_binding() -> None:
     assert problems(data) == []
 
 
+def test_names_that_results_use_for_groups_partitions_and_stages() -> None:
+    """A destination named like a group's partition (``events/billing/p3``) or like an
+    ingress stage (``orders/ingress`` beside a queue ``orders`` with an ingress) would
+    share that result's rows: refused, naming what the result names."""
+    data = base()
+    data["brokers"][0]["queues"].append({"name": "events/billing/p3"})
+    data["brokers"][0]["queues"][0]["ingress"] = {"ceiling": "1000/s"}
+    data["brokers"][0]["queues"].append({"name": "orders/ingress"})
+    assert problems(data) == [
+        (
+            "brokers[0].queues[3].name",
+            "queue name 'events/billing/p3' is also how results name partition 3 of group "
+            "'billing' on topic 'events' (consumers[1]): choose another name",
+        ),
+        (
+            "brokers[0].queues[4].name",
+            "queue name 'orders/ingress' is also how results name the ingress stage of "
+            "queue 'orders': choose another name",
+        ),
+    ]
+    ok = base()
+    ok["brokers"][0]["queues"].append({"name": "events/billing/p4"})  # only 4 partitions
+    ok["brokers"][0]["queues"].append({"name": "audit/ingress"})  # audit has no ingress
+    assert problems(ok) == []
+
+
+def test_group_names_that_clash_in_results() -> None:
+    """Group 'a/p0' on topic 't' and partition 0 of group 'a' would both be 't/a/p0'."""
+    data = base()
+    data["brokers"][1]["topics"].append({"name": "t", "partitions": 2})
+    data["consumers"] += [
+        {"name": "a", "topic": "t", "service": "1ms"},
+        {"name": "x", "topic": "t", "group": "a/p0", "service": "1ms"},
+    ]
+    assert problems(data) == [
+        (
+            "consumers[3].group",
+            "results would name group 'a/p0' on topic 't' (consumers[3]) 't/a/p0', as they "
+            "name partition 0 of group 'a' on topic 't' (consumers[2]): choose another "
+            "group name",
+        )
+    ]
+
+
 def test_one_declaration_per_group_and_topic() -> None:
     """Two consumer entries for the same group on the same topic are refused."""
     data = base()
