@@ -44,7 +44,8 @@ def aggregate(per_replication: pd.DataFrame, level: float = 0.95) -> pd.DataFram
 
 
 def growing_backlogs(summary: pd.DataFrame) -> dict[str, float]:
-    """Backlogs that grow without bound, by name, with their growth (messages/s).
+    """Backlogs that grow without bound, by name, with their growth (messages/s), from
+    a summary with one row per (scope, name, metric) (one run, or one sweep point).
 
     Judged on every row set with a ``backlog_growth`` (queues, consumer groups, topic
     partitions' consumer lag, broker ingress stages): growth over the second half of the
@@ -55,6 +56,8 @@ def growing_backlogs(summary: pd.DataFrame) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     value = summary.set_index(["scope", "name", "metric"])["value"]
+    if not value.index.is_unique:
+        raise ValueError("growing_backlogs needs one row per (scope, name, metric)")
     for r in summary[summary.metric == "backlog_growth"].itertuples():
         util = value.get((r.scope, r.name, "utilization"))
         if util is None or pd.isna(util):

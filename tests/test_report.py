@@ -328,6 +328,15 @@ def test_sweep_without_load_is_refused(tmp_path: Path, run: qsim.RunResult) -> N
         write_report(run, tmp_path / "r.html", sweep=table)
 
 
+def test_sweep_with_several_points_per_load_is_refused(tmp_path: Path, run: qsim.RunResult) -> None:
+    """Load and consumers swept together: the page plots one curve per load, so refused."""
+    row = {"scope": "queue", "name": "q", "metric": "wait_mean", "value": 1.0}
+    table = pd.DataFrame([{**row, "load": 1.0, "consumers": c} for c in (1, 2)])
+    with pytest.raises(ValueError, match="vary load only"):
+        write_report(run, tmp_path / "r.html", sweep=table)
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_import_does_not_load_matplotlib() -> None:
     """`import qsim.report` loads no matplotlib; writing a report does."""
     code = "import sys, qsim.report; print('matplotlib' in sys.modules)"

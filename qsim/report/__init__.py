@@ -76,6 +76,11 @@ def write_report(
     table = getattr(sweep, "table", sweep)
     if table is not None and "load" not in table:
         raise ValueError("the sweep given to write_report must vary load (a 'load' column)")
+    if table is not None and table.duplicated(["load", "scope", "name", "metric"]).any():
+        raise ValueError(
+            "the sweep given to write_report must vary load only: it has several points "
+            "at one load (sweep the other parameters separately, or plan them)"
+        )
     page = build(
         run,
         scenario=scenario,
