@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -26,6 +28,62 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+
+# Options several commands share.
+ReplicationsOption = Annotated[
+    int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
+]
+DurationOption = Annotated[
+    str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
+]
+SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")]
+EngineOption = Annotated[
+    str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
+]
+
+
+def _check_engine(engine: str | None) -> None:
+    if engine is not None and engine not in ("auto", "sim", "fast"):
+        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+
+
+@contextmanager
+def _counting(label: str, show: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr (only on a terminal) counting ``label``;
+    yields the ``progress(done, total)`` callback the library calls."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not (show and err.is_terminal),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def _spinner(first: str) -> Iterator[Callable[[str], None]]:
+    """A transient spinner on stderr (only on a terminal); yields ``say(text)``."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(first, total=None)
+        yield lambda text: bar.update(task, description=text)
+
 
 _MODEL_LINES = "\n".join(f"[bold]{k}[/bold]: {v.summary}\n" for k, v in MODELS.items())
 
@@ -315,49 +373,29 @@ def _with_ci(e: Any, fmt: Any) -> str:
 @app.command(help="Simulate a scenario and print its metrics with 95% confidence intervals.")
 def run(
     path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
-    replications: Annotated[
-        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
-    ] = None,
-    duration: Annotated[
-        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
-    ] = None,
+    replications: ReplicationsOption = None,
+    duration: DurationOption = None,
+    seed: SeedOption = None,
+    engine: EngineOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write CSV tables and summary.json here.")
     ] = None,
 ) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qsim.engines import run as run_scenario
 
     scenario = _load(path)
-    if engine is not None and engine not in ("auto", "sim", "fast"):
-        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    _check_engine(engine)
     try:
         secs = parse_duration(duration, name="--duration") if duration is not None else None
-        err = Console(stderr=True)
-        show = not as_json and err.is_terminal
-        with Progress(
-            TextColumn("replications"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not show,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("run", total=replications or scenario.replications)
+        with _counting("replications", show=not as_json) as progress:
             result = run_scenario(
                 scenario,
                 engine=engine,
                 seed=seed,
                 replications=replications,
                 duration=secs,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     except (QsimError, ValueError) as exc:
         _fail(str(exc))
@@ -493,16 +531,10 @@ def sweep_cmd(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Running Dask scheduler, tcp://HOST:PORT.")
     ] = None,
-    replications: Annotated[
-        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
-    ] = None,
-    duration: Annotated[
-        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
-    ] = None,
+    replications: ReplicationsOption = None,
+    duration: DurationOption = None,
+    seed: SeedOption = None,
+    engine: EngineOption = None,
     chunk: Annotated[int | None, typer.Option("--chunk", help="Points per Dask task.")] = None,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", help="Seconds to reach --scheduler.")
@@ -511,27 +543,14 @@ def sweep_cmd(
         bool, typer.Option("--fresh", help="Recompute points already stored in --out.")
     ] = False,
 ) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qsim.scenario import ScenarioError
     from qsim.sweep import sweep
 
     scenario = _load(path)
-    if engine is not None and engine not in ("auto", "sim", "fast"):
-        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
-    err = Console(stderr=True)
+    _check_engine(engine)
     try:
         secs = parse_duration(duration, name="--duration") if duration is not None else None
-        with Progress(
-            TextColumn("points"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("sweep", total=None)
+        with _counting("points") as progress:
             result = sweep(
                 scenario,
                 vary or [],
@@ -545,7 +564,7 @@ def sweep_cmd(
                 resume=not fresh,
                 chunk=chunk,
                 connect_timeout=connect_timeout,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     except ScenarioError as exc:
         _fail("; ".join(str(issue) for issue in exc.issues))
@@ -608,16 +627,10 @@ def report_cmd(
     assets: Annotated[
         bool, typer.Option("--assets", help="Also write each figure as PNG beside the HTML.")
     ] = False,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
-    replications: Annotated[
-        int | None, typer.Option("--replications", "-r", min=1, help="Override replications.")
-    ] = None,
-    duration: Annotated[
-        str | None, typer.Option("--duration", "-d", help="Override simulated time, e.g. 10m.")
-    ] = None,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="auto, sim or fast (default: the file's).")
-    ] = None,
+    seed: SeedOption = None,
+    replications: ReplicationsOption = None,
+    duration: DurationOption = None,
+    engine: EngineOption = None,
     loads: Annotated[
         str, typer.Option("--loads", help="Load multiples to sweep, comma-separated; none: skip.")
     ] = _REPORT_LOADS,
@@ -628,19 +641,15 @@ def report_cmd(
 ) -> None:
     from datetime import UTC, datetime
 
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from qsim.engines import run as run_scenario
     from qsim.report import write_report
     from qsim.scenario import ScenarioError
     from qsim.scenario.units import parse_multiplier
 
     scenario = _load(path)
-    if engine is not None and engine not in ("auto", "sim", "fast"):
-        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
+    _check_engine(engine)
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: the folder {output.parent} does not exist")
-    err = Console(stderr=True)
     try:
         multiples = (
             []
@@ -649,19 +658,7 @@ def report_cmd(
         )
         secs = parse_duration(duration, name="--duration") if duration is not None else None
         scenario = _report_scenario(scenario, duration=secs, replications=replications)
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("capacity plan", total=None)
-
-            def say(text: str) -> None:
-                bar.update(task, description=text)
-
+        with _spinner("capacity plan") as say:
             plan_result, subject, notes = _report_plan(scenario, seed, engine)
             if plan_result is not None:
                 seed = plan_result.seed if seed is None else seed
@@ -779,7 +776,7 @@ def _report_sweep(
 )
 def plan_cmd(
     path: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)],
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the seed.")] = None,
+    seed: SeedOption = None,
     engine: Annotated[
         str, typer.Option("--engine", help="auto (fast where it applies), sim or fast.")
     ] = "auto",
@@ -788,29 +785,17 @@ def plan_cmd(
         typer.Option("--out", help="Write evaluated.csv (every simulated point) and tables here."),
     ] = None,
 ) -> None:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from qsim.planning import plan
 
     scenario = _load(path)
-    if engine not in ("auto", "sim", "fast"):
-        _fail(f"--engine must be auto, sim or fast, got {engine!r}")
-    err = Console(stderr=True)
+    _check_engine(engine)
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("planning", total=None)
+        with _spinner("planning") as say:
             result = plan(
                 scenario,
                 seed=seed,
                 engine=engine,
-                progress=lambda done, note: bar.update(task, description=f"[{done}] {note}"),
+                progress=lambda done, note: say(f"[{done}] {note}"),
             )
     except (QsimError, ValueError) as exc:
         _fail(str(exc))
