@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qsim._validate import argument_message, broadcast, integer, nonnegative
-from qsim.analytic._inputs import finish, service_rate_of
+from qsim.analytic._inputs import service_rate_of
 from qsim.analytic._waits import WaitLaw
-from qsim.analytic.metrics import QueueMetrics
+from qsim.analytic.metrics import QueueMetrics, unbounded_metrics
 from qsim.analytic.mmc import _erlang_c
 from qsim.errors import InvalidArgumentError
 
@@ -94,10 +94,6 @@ def _metrics(lam: F, mu: F, c: F, Wq_stable: F, p_wait_stable: F, method: str) -
         # A zero mean wait (lambda = 0, or no variability at all) means nobody waits.
         p_wait = np.where(stable, np.where(Wq > 0, p_wait_stable, 0.0), 1.0)
         cond_mean = np.where(stable & (p_wait > 0), Wq / p_wait, 0.0)
-        Lq = np.where(stable, lam * Wq, np.inf)
-        W = np.where(stable, Wq + 1.0 / mu, np.inf)
-        L = np.where(stable, lam * W, np.inf)
-    throughput = np.where(stable, lam, c * mu)
     law = ApproxExponentialWaitLaw(
         stable=stable,
         p_wait=p_wait,
@@ -105,23 +101,16 @@ def _metrics(lam: F, mu: F, c: F, Wq_stable: F, p_wait_stable: F, method: str) -
         service_mean=1.0 / mu,
         method=f"{method}; exponential wait beyond an atom at 0",
     )
-    return QueueMetrics(
-        arrival_rate=finish(lam),
-        service_rate=finish(mu),
-        servers=finish(c),
-        capacity=finish(np.full(lam.shape, np.inf)),
-        utilization=finish(rho),
-        busy_fraction=finish(throughput / (c * mu)),
-        L=finish(L),
-        Lq=finish(Lq),
-        W=finish(W),
-        Wq=finish(Wq),
-        p_wait=finish(p_wait),
-        p_block=finish(np.zeros(lam.shape)),
-        throughput=finish(throughput),
-        stable=finish(stable),
+    return unbounded_metrics(
+        lam=lam,
+        mu=mu,
+        servers=c,
+        utilization=rho,
+        Wq=Wq,
+        p_wait=p_wait,
+        stable=stable,
         method=method,
-        _law=law,
+        law=law,
     )
 
 

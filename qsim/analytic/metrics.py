@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from qsim.analytic._waits import WaitLaw
 
-__all__ = ["QueueMetrics"]
+__all__ = ["QueueMetrics", "unbounded_metrics"]
 
 Value = Any  # numpy array, or float / bool for scalar inputs
 
@@ -164,3 +164,45 @@ def _probs(p: ArrayLike, func: str) -> np.ndarray:
             f"The 'p' argument of {func} must be a probability in (0, 1). Got {bad!r} instead."
         )
     return arr
+
+
+def unbounded_metrics(
+    *,
+    lam: np.ndarray,
+    mu: np.ndarray,
+    servers: np.ndarray,
+    utilization: np.ndarray,
+    Wq: np.ndarray,
+    p_wait: np.ndarray,
+    stable: np.ndarray,
+    method: str,
+    law: Any,
+) -> QueueMetrics:
+    """QueueMetrics of a queue with no capacity limit (nothing is lost), from its mean
+    wait ``Wq`` (seconds) and P(wait), both already inf and 1 where ``stable`` is False:
+    Lq, W and L by Little's law, the throughput lambda (c mu when unstable)."""
+    from qsim.analytic._inputs import finish
+
+    with np.errstate(all="ignore"):
+        Lq = np.where(stable, lam * Wq, np.inf)
+        W = np.where(stable, Wq + 1.0 / mu, np.inf)
+        L = np.where(stable, lam * W, np.inf)
+    throughput = np.where(stable, lam, servers * mu)
+    return QueueMetrics(
+        arrival_rate=finish(lam),
+        service_rate=finish(mu),
+        servers=finish(servers),
+        capacity=finish(np.full(lam.shape, np.inf)),
+        utilization=finish(utilization),
+        busy_fraction=finish(throughput / (servers * mu)),
+        L=finish(L),
+        Lq=finish(Lq),
+        W=finish(W),
+        Wq=finish(Wq),
+        p_wait=finish(p_wait),
+        p_block=finish(np.zeros(lam.shape)),
+        throughput=finish(throughput),
+        stable=finish(stable),
+        method=method,
+        _law=law,
+    )

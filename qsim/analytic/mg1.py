@@ -6,11 +6,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qsim._validate import broadcast, nonnegative, positive
-from qsim.analytic._inputs import finish, service_rate_of
+from qsim.analytic._inputs import service_rate_of
 from qsim.analytic._md1_law import MD1WaitLaw
 from qsim.analytic._mg1_law import ElementwiseWaitLaw, NumericalMG1WaitLaw
 from qsim.analytic._waits import ExponentialWaitLaw, WaitLaw
-from qsim.analytic.metrics import QueueMetrics
+from qsim.analytic.metrics import QueueMetrics, unbounded_metrics
 from qsim.analytic.mmc import mm1
 from qsim.distributions import Deterministic, Distribution, Exponential, Gamma
 from qsim.errors import InvalidArgumentError
@@ -238,25 +238,14 @@ def _metrics(lam: F, m: F, scv: F, law: WaitLaw) -> QueueMetrics:
     stable = rho < 1
     with np.errstate(all="ignore"):
         Wq = np.where(stable, lam * m * m * (1.0 + scv) / (2.0 * (1.0 - rho)), np.inf)
-        Lq = np.where(stable, lam * Wq, np.inf)
-        W = np.where(stable, Wq + m, np.inf)
-        L = np.where(stable, lam * W, np.inf)
-    throughput = np.where(stable, lam, 1.0 / m)
-    return QueueMetrics(
-        arrival_rate=finish(lam),
-        service_rate=finish(1.0 / m),
-        servers=finish(np.ones(lam.shape)),
-        capacity=finish(np.full(lam.shape, np.inf)),
-        utilization=finish(rho),
-        busy_fraction=finish(throughput * m),
-        L=finish(L),
-        Lq=finish(Lq),
-        W=finish(W),
-        Wq=finish(Wq),
-        p_wait=finish(np.where(stable, rho, 1.0)),
-        p_block=finish(np.zeros(lam.shape)),
-        throughput=finish(throughput),
-        stable=finish(stable),
+    return unbounded_metrics(
+        lam=lam,
+        mu=1.0 / m,
+        servers=np.ones(lam.shape),
+        utilization=rho,
+        Wq=Wq,
+        p_wait=np.where(stable, rho, 1.0),
+        stable=stable,
         method="exact",
-        _law=law,
+        law=law,
     )

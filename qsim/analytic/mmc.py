@@ -9,7 +9,7 @@ from qsim._validate import broadcast, integer, nonnegative, positive
 from qsim.analytic import _special
 from qsim.analytic._inputs import finish, service_rate_of
 from qsim.analytic._waits import ExponentialWaitLaw
-from qsim.analytic.metrics import QueueMetrics
+from qsim.analytic.metrics import QueueMetrics, unbounded_metrics
 from qsim.errors import InvalidArgumentError
 
 __all__ = ["erlang_b", "erlang_c", "mm1", "mmc"]
@@ -220,26 +220,15 @@ def _mmc(
     theta = c * mu - lam
     with np.errstate(all="ignore"):
         Wq = np.where(stable, C / theta, np.inf)
-        Lq = np.where(stable, lam * Wq, np.inf)
-        W = np.where(stable, Wq + 1.0 / mu, np.inf)
-        L = np.where(stable, lam * W, np.inf)
-    throughput = np.where(stable, lam, c * mu)
     law = ExponentialWaitLaw(stable=stable, p_wait=C, theta=theta, mu=mu)
-    return QueueMetrics(
-        arrival_rate=finish(lam),
-        service_rate=finish(mu),
-        servers=finish(c),
-        capacity=finish(np.full(lam.shape, np.inf)),
-        utilization=finish(rho),
-        busy_fraction=finish(throughput / (c * mu)),
-        L=finish(L),
-        Lq=finish(Lq),
-        W=finish(W),
-        Wq=finish(Wq),
-        p_wait=finish(C),
-        p_block=finish(np.zeros(lam.shape)),
-        throughput=finish(throughput),
-        stable=finish(stable),
+    return unbounded_metrics(
+        lam=lam,
+        mu=mu,
+        servers=c,
+        utilization=rho,
+        Wq=Wq,
+        p_wait=C,
+        stable=stable,
         method="exact",
-        _law=law,
+        law=law,
     )
