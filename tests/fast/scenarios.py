@@ -5,35 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from qsim.scenario import Scenario
+from tests.builders import one_broker
 
-
-def make(
-    producers: list[dict[str, Any]],
-    queues: list[dict[str, Any]],
-    consumers: list[dict[str, Any]],
-    *,
-    duration: float,
-    warmup: float = 0.0,
-    exchanges: list[dict[str, Any]] | None = None,
-    replications: int = 1,
-    seed: int = 1,
-) -> Scenario:
-    """A one-broker scenario."""
-    broker: dict[str, Any] = {"name": "b", "queues": queues}
-    if exchanges:
-        broker["exchanges"] = exchanges
-    return Scenario.model_validate(
-        {
-            "name": "t",
-            "seed": seed,
-            "duration": duration,
-            "warmup": warmup,
-            "replications": replications,
-            "producers": producers,
-            "brokers": [broker],
-            "consumers": consumers,
-        }
-    )
+make = one_broker  # the fast tests' name for it
 
 
 def single(

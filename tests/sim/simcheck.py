@@ -16,6 +16,7 @@ from scipy import stats
 from qsim.scenario.schema import Scenario
 from qsim.sim.engine import Replication, SimEngine
 from qsim.sim.summary import replication_rows
+from tests.builders import one_broker
 
 ALPHA = 0.01
 LOSS = ("completed", "dropped", "expired", "lost", "failed_final")
@@ -25,29 +26,10 @@ def scenario(
     producers: list[dict[str, Any]],
     queues: list[dict[str, Any]],
     consumers: list[dict[str, Any]],
-    *,
-    duration: float,
-    warmup: float = 0.0,
-    exchanges: list[dict[str, Any]] | None = None,
-    seed: int = 1,
+    **options: Any,
 ) -> Scenario:
-    """A one-broker scenario from plain data (durations in seconds)."""
-    broker: dict[str, Any] = {"name": "b", "queues": queues}
-    if exchanges:
-        broker["exchanges"] = exchanges
-    return Scenario.model_validate(
-        {
-            "name": "t",
-            "seed": seed,
-            "duration": duration,
-            "warmup": warmup,
-            "replications": 1,
-            "engine": "sim",
-            "producers": producers,
-            "brokers": [broker],
-            "consumers": consumers,
-        }
-    )
+    """A one-broker scenario for the event engine (see :func:`tests.builders.one_broker`)."""
+    return one_broker(producers, queues, consumers, engine="sim", **options)
 
 
 def replicate(
