@@ -38,21 +38,18 @@ class BlockSampler:
         return self._buf[i]
 
 
-class UniformSampler:
+class UniformSampler(BlockSampler):
     """Successive U(0, 1) draws, for routing and failure coins."""
 
-    __slots__ = ("_buf", "_i", "_n", "_rng")
+    __slots__ = ()
 
     def __init__(self, rng: np.random.Generator, block: int = _BLOCK) -> None:
-        self._rng = rng
-        self._n = block
-        self._buf: list[float] = []
-        self._i = block
+        super().__init__(_Uniform, rng, block)
 
-    def __call__(self) -> float:
-        i = self._i
-        if i == self._n:
-            self._buf = self._rng.random(self._n).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+
+class _Uniform:
+    """U(0, 1) in the ``sample(n, rng)`` form BlockSampler draws from."""
+
+    @staticmethod
+    def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.random(n)
