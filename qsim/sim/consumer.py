@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from qsim.sim.message import Message
     from qsim.sim.queue import SimQueue
+    from qsim.sim.recorder import QueueRecord
 
 __all__ = ["Instance", "Pool"]
 
@@ -50,6 +51,17 @@ class Pool:
         self.publish_next = publish_next  # onward publishing (pipelines)
         self.finish = finish  # end of a message's path: records end-to-end response
         self.instances: list[Instance] = []
+
+    def complete(self, msg: Message, rec: QueueRecord, now: float) -> None:
+        """``msg`` was processed successfully at the queue or group recorded by ``rec``:
+        count it, record its response (from the warm-up on) and pass it on."""
+        rec.counts.completed += 1
+        if msg.arrived >= rec.ready.start:
+            rec.response.add(now - msg.arrived)
+        if self.publish_next is not None:
+            self.publish_next(msg)
+        elif self.finish is not None:
+            self.finish(msg, now)
 
 
 class Instance:
@@ -128,13 +140,7 @@ class Instance:
             pool.retry.failed(msg, queue)
         else:
             queue.ack(msg)
-            rec.counts.completed += 1
-            if msg.arrived >= rec.ready.start:
-                rec.response.add(now - msg.arrived)
-            if pool.publish_next is not None:
-                pool.publish_next(msg)
-            elif pool.finish is not None:
-                pool.finish(msg, now)
+            pool.complete(msg, rec, now)
         if self.buffer and self.up:
             rec.buffered.change(-1, now)
             self._start(self.buffer.popleft(), queue)

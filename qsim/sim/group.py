@@ -204,14 +204,8 @@ class TopicGroup:
                 rec.counts.dead_lettered += 1
                 retry.dead_letter(msg)
         else:
-            rec.counts.completed += 1
             self.p_completed[p] += 1
-            if msg.arrived >= rec.ready.start:
-                rec.response.add(now - msg.arrived)
-            if pool.publish_next is not None:
-                pool.publish_next(msg)
-            elif pool.finish is not None:
-                pool.finish(msg, now)
+            pool.complete(msg, rec, now)
         self._release(m, p, now)
 
     def _retry(self, ev: Timeout) -> None:
